@@ -1,0 +1,1328 @@
+// SPDX-License-Identifier: Apache-2.0
+// printgate configuration parser: YAML text + --set overrides -> Config + diagnostics.
+//
+// Owns: the refusal limits, the YAML -> tree conversion, override application, typed
+// validation and the error messages. Must not: read files, resolve host names, touch the
+// file system (paths are joined lexically), log, or let an exception escape parse().
+//
+// Design note. yaml-cpp is used only to tokenise and build its node graph; that graph is
+// copied at once into a small tree of our own (`Value`) that records where every key and
+// value came from (file line/column, or the index of a --set override). Overrides are
+// then grafted onto that tree, and one validation pass walks it and collects every error,
+// so a user fixing a file sees all problems at once, sorted in file order.
+//
+// Three guards keep hostile input cheap (the parser is fuzzed, and printgatectl runs it
+// on files an operator hands it):
+//   1. size: over max_config_bytes is refused before any parsing;
+//   2. depth: a textual pre-scan estimates the nesting of indentation and [ { before
+//      YAML::Load and refuses an estimate over twice the limit, because yaml-cpp recurses
+//      once per level (its own guard stops only at 2000); the copy into `Value` then
+//      checks the exact limit (aliases included);
+//   3. aliases: `*a` references are expanded by the copy, so the copy has a node budget
+//      proportional to the input size (no "billion laughs"), and the depth check also
+//      stops self-referencing anchors (`&a [*a]`), which yaml-cpp turns into a cycle.
+#include "conf/config.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <exception>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+namespace pg::conf {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Positions and diagnostics
+
+// Where a key or value came from: the file (source 0, 1-based line/column, 0 = unknown)
+// or the n-th --set override (source n).
+struct Origin {
+    int source = 0;
+    int line = 0;
+    int column = 0;
+};
+
+bool operator<(const Origin& a, const Origin& b) {
+    return std::tie(a.source, a.line, a.column) < std::tie(b.source, b.line, b.column);
+}
+
+// "line 4" or "--set 2", for messages that point at a second place.
+std::string where(const Origin& o) {
+    if (o.source > 0) return "--set " + std::to_string(o.source);
+    if (o.line > 0) return "line " + std::to_string(o.line);
+    return "the defaults";
+}
+
+class Reporter {
+public:
+    explicit Reporter(std::string_view file) : file_(file) {}
+
+    // `path` is the dotted key of the value concerned; it prefixes messages about
+    // overrides, which have no line of their own to point at.
+    void error(const Origin& at, std::string_view path, std::string message) {
+        Diagnostic d;
+        if (at.source > 0) {
+            d.file = "--set";
+            d.line = at.source;
+            d.message = path.empty() ? std::move(message) : std::string(path) + ": " + message;
+        } else {
+            d.file = file_;
+            d.line = at.line;
+            d.column = at.line > 0 ? at.column : 0;
+            d.message = std::move(message);
+        }
+        items_.emplace_back(at, std::move(d));
+    }
+
+    std::size_t count() const { return items_.size(); }
+
+    std::vector<Diagnostic> finish() {
+        std::stable_sort(items_.begin(), items_.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<Diagnostic> out;
+        out.reserve(items_.size());
+        for (auto& item : items_) out.push_back(std::move(item.second));
+        return out;
+    }
+
+private:
+    std::string file_;
+    std::vector<std::pair<Origin, Diagnostic>> items_;
+};
+
+// A scalar quoted for a message: control bytes escaped, long text cut.
+std::string quote(std::string_view text) {
+    constexpr std::size_t max_shown = 60;
+    std::string out = "'";
+    for (std::size_t i = 0; i < text.size() && i < max_shown; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (text.size() > max_shown) out += "...";
+    out += "'";
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Our tree
+
+enum class Kind { null, scalar, list, map };
+
+struct Entry;
+struct Value {
+    Kind kind = Kind::null;
+    std::string text;           // scalar
+    std::vector<Value> items;   // list
+    std::vector<Entry> entries; // map, in document order
+    Origin origin;
+};
+struct Entry {
+    std::string key;
+    Origin key_origin;
+    Value value;
+};
+
+std::string describe(const Value& v) {
+    switch (v.kind) {
+        case Kind::null: return "nothing (null)";
+        case Kind::map: return "a map";
+        case Kind::list: return "a list";
+        case Kind::scalar: break;
+    }
+    return quote(v.text);
+}
+
+const Entry* find_entry(const Value& map, std::string_view key) {
+    for (const auto& e : map.entries)
+        if (e.key == key) return &e;
+    return nullptr;
+}
+
+Entry* find_entry(Value& map, std::string_view key) {
+    for (auto& e : map.entries)
+        if (e.key == key) return &e;
+    return nullptr;
+}
+
+std::string join_path(std::string_view parent, std::string_view key) {
+    if (parent.empty()) return std::string(key);
+    std::string out(parent);
+    out += '.';
+    out += key;
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Depth pre-scan (guard 2 of the design note)
+//
+// An estimate, deliberately simple: one level per distinct indentation in block context,
+// one per compact indicator ("- - x"), one per open [ or {. Quoted and block scalars are
+// skipped. It may over-count odd layouts (a plain scalar continued on ever deeper lines)
+// and under-count a list written at its key's indentation, at most by half; the exact
+// check runs on the parsed tree afterwards. Its job is only to keep yaml-cpp's recursion
+// shallow, so it is given twice the real limit.
+
+struct TextPos {
+    int line = 0;
+    int column = 0;
+};
+
+std::optional<TextPos> find_deep_nesting(std::string_view text, std::size_t limit) {
+    std::vector<std::size_t> indents;
+    std::size_t flow = 0;
+    char quote_char = 0;
+    bool block_scalar = false;
+    std::size_t block_indent = 0;
+    int line_no = 0;
+    std::size_t start = 0;
+    const auto is_blank = [](char c) { return c == ' ' || c == '\t'; };
+    while (start <= text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+
+        std::size_t indent = 0;
+        while (indent < line.size() && line[indent] == ' ') ++indent;
+        if (block_scalar) {
+            if (indent == line.size() || indent > block_indent) continue;
+            block_scalar = false;
+        }
+        std::size_t i = 0;
+        if (quote_char == 0) {
+            if (indent == line.size() || line[indent] == '#') continue;
+            while (!indents.empty() && indents.back() > indent) indents.pop_back();
+            if (indents.empty() || indents.back() < indent) indents.push_back(indent);
+            i = indent;
+            while (i < line.size() && (line[i] == '-' || line[i] == '?' || line[i] == ':') &&
+                   (i + 1 == line.size() || is_blank(line[i + 1]))) {
+                ++i;
+                while (i < line.size() && is_blank(line[i])) ++i;
+                if (i < line.size() && line[i] != '#' && indents.back() < i) indents.push_back(i);
+            }
+            if (indents.size() + flow > limit)
+                return TextPos{line_no, static_cast<int>(std::min<std::size_t>(i, 1u << 30)) + 1};
+        }
+        std::size_t content_end = line.size();
+        for (; i < line.size(); ++i) {
+            const char c = line[i];
+            if (quote_char == '"') {
+                if (c == '\\') ++i;
+                else if (c == '"') quote_char = 0;
+                continue;
+            }
+            if (quote_char == '\'') {
+                if (c == '\'') {
+                    if (i + 1 < line.size() && line[i + 1] == '\'') ++i;
+                    else quote_char = 0;
+                }
+                continue;
+            }
+            const char prev = i == 0 ? ' ' : line[i - 1];
+            const bool token_start = is_blank(prev) || prev == '[' || prev == '{' ||
+                                     prev == ',' || prev == ':';
+            if (c == '#' && is_blank(prev)) {
+                content_end = i;
+                break;
+            }
+            if ((c == '"' || c == '\'') && token_start) {
+                quote_char = c;
+            } else if ((c == '[' || c == '{') && (token_start || flow > 0)) {
+                ++flow;
+                if (indents.size() + flow > limit)
+                    return TextPos{line_no, static_cast<int>(std::min<std::size_t>(i, 1u << 30)) + 1};
+            } else if ((c == ']' || c == '}') && flow > 0) {
+                --flow;
+            }
+        }
+        if (quote_char == 0 && flow == 0) {
+            // "key: |" or "- >-": the following deeper lines are text, not structure.
+            std::string_view head = line.substr(0, content_end);
+            while (!head.empty() && is_blank(head.back())) head.remove_suffix(1);
+            const std::size_t sp = head.find_last_of(" \t");
+            std::string_view last = sp == std::string_view::npos ? head : head.substr(sp + 1);
+            if (!last.empty() && (last[0] == '|' || last[0] == '>') &&
+                last.find_first_not_of("+-0123456789", 1) == std::string_view::npos) {
+                block_scalar = true;
+                block_indent = indent;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------
+// yaml-cpp graph -> Value
+
+class Converter {
+public:
+    Converter(Reporter& reporter, int source, std::string_view path, std::size_t budget)
+        : reporter_(reporter), source_(source), path_(path), budget_(budget) {}
+
+    // False when the document was refused (too deep, too many nodes); that error is
+    // already reported. Other problems (bad keys) are reported and skipped.
+    bool run(const YAML::Node& node, Value& out, int depth) {
+        convert(node, out, depth, Origin{source_, source_ > 0 ? 0 : 1, 0});
+        return !failed_;
+    }
+
+private:
+    Origin origin_of(const YAML::Node& node, const Origin& fallback) const {
+        if (source_ > 0) return Origin{source_, 0, 0};
+        const YAML::Mark m = node.Mark();
+        if (m.is_null() || m.line < 0 || m.column < 0) return fallback;
+        return Origin{0, m.line + 1, m.column + 1};
+    }
+
+    void refuse(const Origin& at, std::string message) {
+        if (!failed_) reporter_.error(at, path_, std::move(message));
+        failed_ = true;
+    }
+
+    void convert(const YAML::Node& node, Value& out, int depth, const Origin& fallback) {
+        if (failed_) return;
+        out.origin = origin_of(node, fallback);
+        if (budget_ == 0) {
+            refuse(out.origin, "too many values once aliases are expanded (the limit grows "
+                               "with the size of the text)");
+            return;
+        }
+        --budget_;
+        switch (node.Type()) {
+            case YAML::NodeType::Undefined:
+            case YAML::NodeType::Null: out.kind = Kind::null; return;
+            case YAML::NodeType::Scalar:
+                out.kind = Kind::scalar;
+                out.text = node.Scalar();
+                return;
+            case YAML::NodeType::Sequence:
+            case YAML::NodeType::Map: break;
+        }
+        if (depth > max_config_depth) {
+            refuse(out.origin, "nesting deeper than " + std::to_string(max_config_depth) + " levels");
+            return;
+        }
+        if (node.IsSequence()) {
+            out.kind = Kind::list;
+            for (const auto& item : node) {
+                out.items.emplace_back();
+                convert(item, out.items.back(), depth + 1, out.origin);
+                if (failed_) return;
+            }
+            return;
+        }
+        out.kind = Kind::map;
+        std::unordered_map<std::string, Origin> seen;
+        for (const auto& pair : node) {
+            const Origin key_origin = origin_of(pair.first, out.origin);
+            if (!pair.first.IsScalar()) {
+                Value key;
+                convert(pair.first, key, depth + 1, key_origin);
+                if (failed_) return;
+                reporter_.error(key_origin, path_, "a key must be plain text, got " + describe(key));
+                continue;
+            }
+            std::string key = pair.first.Scalar();
+            const auto [it, inserted] = seen.emplace(key, key_origin);
+            if (!inserted) {
+                reporter_.error(key_origin, path_,
+                                "duplicate key " + quote(key) + " (first at " + where(it->second) + ")");
+                continue;
+            }
+            Entry entry;
+            entry.key = std::move(key);
+            entry.key_origin = key_origin;
+            convert(pair.second, entry.value, depth + 1, key_origin);
+            if (failed_) return;
+            // yaml-cpp marks an implicit null ("key:" then a newline) at the next token.
+            if (entry.value.kind == Kind::null && entry.value.origin.line != key_origin.line)
+                entry.value.origin = key_origin;
+            out.entries.push_back(std::move(entry));
+        }
+    }
+
+    Reporter& reporter_;
+    int source_;
+    std::string path_;
+    std::size_t budget_;
+    bool failed_ = false;
+};
+
+// Parses one YAML text (the file, source 0, or an override value, source n) into `out`.
+// `depth` is the nesting level a collection at its root would have. False on refusal.
+bool load_yaml(std::string_view text, int source, std::string_view path, int depth,
+               Reporter& reporter, Value& out) {
+    const Origin whole{source, 0, 0};
+    if (text.size() > max_config_bytes) {
+        reporter.error(whole, path,
+                       "the text is " + std::to_string(text.size()) + " bytes, over the 1 MiB limit");
+        return false;
+    }
+    // The estimate gets twice the real limit: it only has to keep yaml-cpp's recursion
+    // shallow, and the exact limit is checked on the parsed tree without false alarms.
+    const auto limit = static_cast<std::size_t>(std::max(1, 2 * max_config_depth - depth + 1));
+    if (const auto deep = find_deep_nesting(text, limit)) {
+        const Origin at = source > 0 ? whole : Origin{0, deep->line, deep->column};
+        reporter.error(at, path, "nesting deeper than " + std::to_string(max_config_depth) + " levels");
+        return false;
+    }
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(std::string(text));
+    } catch (const YAML::Exception& e) {
+        Origin at = whole;
+        if (source == 0 && !e.mark.is_null() && e.mark.line >= 0 && e.mark.column >= 0)
+            at = Origin{0, e.mark.line + 1, e.mark.column + 1};
+        reporter.error(at, path, "invalid YAML: " + e.msg);
+        return false;
+    }
+    if (docs.size() > 1) {
+        Origin at = whole;
+        const YAML::Mark m = docs[1].Mark();
+        if (source == 0 && !m.is_null() && m.line >= 0) at = Origin{0, m.line + 1, 0};
+        reporter.error(at, path, "more than one YAML document; printgate reads exactly one");
+        return false;
+    }
+    out = Value{};
+    out.origin = Origin{source, source > 0 ? 0 : 1, source > 0 ? 0 : 1};
+    if (docs.empty()) return true;
+    // Every node costs at least one byte of text; aliases may reuse nodes, but not more
+    // than this in total.
+    Converter converter(reporter, source, path, 2 * text.size() + 1024);
+    return converter.run(docs[0], out, depth);
+}
+
+// ---------------------------------------------------------------------------------------
+// Scalars: sizes, durations, endpoints
+
+enum class NumStatus { ok, syntax, overflow, no_unit };
+
+struct Quantity {
+    std::uint64_t whole = 0;
+    std::uint64_t fraction = 0;  // the first `fraction_digits` digits after the point
+    int fraction_digits = 0;
+    bool has_point = false;
+    bool overflow = false;
+    std::string_view unit;
+};
+
+// NUMBER[.DIGITS][ ]UNIT, unit letters only (possibly empty).
+bool split_quantity(std::string_view text, Quantity& q) {
+    std::size_t i = 0;
+    const auto digit = [&](std::size_t k) { return k < text.size() && text[k] >= '0' && text[k] <= '9'; };
+    if (!digit(0)) return false;
+    for (; digit(i); ++i) {
+        const auto d = static_cast<std::uint64_t>(text[i] - '0');
+        if (q.whole > (std::numeric_limits<std::uint64_t>::max() - d) / 10) q.overflow = true;
+        else q.whole = q.whole * 10 + d;
+    }
+    if (i < text.size() && text[i] == '.') {
+        q.has_point = true;
+        ++i;
+        if (!digit(i)) return false;
+        for (; digit(i); ++i) {
+            if (q.fraction_digits < 18) {
+                q.fraction = q.fraction * 10 + static_cast<std::uint64_t>(text[i] - '0');
+                ++q.fraction_digits;
+            }
+        }
+    }
+    if (i < text.size() && text[i] == ' ') {
+        ++i;
+        if (i == text.size()) return false;
+    }
+    q.unit = text.substr(i);
+    return std::all_of(q.unit.begin(), q.unit.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
+}
+
+// whole * mult + fraction * mult / 10^digits, truncated to an integer.
+NumStatus scale(const Quantity& q, std::uint64_t mult, std::uint64_t max, std::uint64_t& out) {
+    if (q.overflow) return NumStatus::overflow;
+    if (q.whole != 0 && mult > max / q.whole) return NumStatus::overflow;
+    std::uint64_t value = q.whole * mult;
+    if (q.fraction_digits > 0) {
+        unsigned __int128 pow10 = 1;
+        for (int k = 0; k < q.fraction_digits; ++k) pow10 *= 10;
+        const auto part = static_cast<std::uint64_t>(static_cast<unsigned __int128>(q.fraction) * mult / pow10);
+        if (part > max - value) return NumStatus::overflow;
+        value += part;
+    }
+    if (value > max) return NumStatus::overflow;
+    out = value;
+    return NumStatus::ok;
+}
+
+NumStatus size_from(std::string_view text, std::uint64_t& out) {
+    Quantity q;
+    if (!split_quantity(text, q)) return NumStatus::syntax;
+    struct Unit {
+        std::string_view name;
+        std::uint64_t mult;
+    };
+    static constexpr std::array<Unit, 14> units{{
+        {"", 1}, {"B", 1},
+        {"KB", 1000ull}, {"MB", 1000000ull}, {"GB", 1000000000ull}, {"TB", 1000000000000ull},
+        {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
+        {"K", 1ull << 10}, {"M", 1ull << 20}, {"G", 1ull << 30}, {"T", 1ull << 40},
+    }};
+    for (const auto& u : units) {
+        if (u.name != q.unit) continue;
+        if (u.mult == 1 && q.has_point) return NumStatus::syntax;  // no fractional bytes
+        return scale(q, u.mult, std::numeric_limits<std::uint64_t>::max(), out);
+    }
+    return NumStatus::syntax;
+}
+
+NumStatus duration_from(std::string_view text, std::chrono::milliseconds& out) {
+    Quantity q;
+    if (!split_quantity(text, q)) return NumStatus::syntax;
+    std::uint64_t mult = 0;
+    if (q.unit.empty()) {
+        if (q.overflow || q.whole != 0 || q.fraction != 0) return NumStatus::no_unit;
+        out = std::chrono::milliseconds(0);
+        return NumStatus::ok;
+    }
+    if (q.unit == "ms") mult = 1;
+    else if (q.unit == "s") mult = 1000;
+    else if (q.unit == "m") mult = 60ull * 1000;
+    else if (q.unit == "h") mult = 3600ull * 1000;
+    else if (q.unit == "d") mult = 86400ull * 1000;
+    else return NumStatus::syntax;
+    std::uint64_t ms = 0;
+    const auto status =
+        scale(q, mult, static_cast<std::uint64_t>(std::numeric_limits<std::chrono::milliseconds::rep>::max()), ms);
+    if (status == NumStatus::ok) out = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
+    return status;
+}
+
+std::string format_size(std::uint64_t bytes) {
+    static constexpr std::array<std::pair<const char*, int>, 4> units{
+        {{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}}};
+    for (const auto& [name, shift] : units) {
+        const std::uint64_t unit = std::uint64_t{1} << shift;
+        if (bytes != 0 && bytes % unit == 0) return std::to_string(bytes / unit) + name;
+    }
+    return std::to_string(bytes) + "B";
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+    const auto ms = d.count();
+    if (ms == 0) return "0s";
+    static constexpr std::array<std::pair<const char*, long long>, 3> units{
+        {{"h", 3600000}, {"m", 60000}, {"s", 1000}}};
+    for (const auto& [name, unit] : units)
+        if (ms % unit == 0) return std::to_string(ms / unit) + name;
+    return std::to_string(ms) + "ms";
+}
+
+// Fills `out` or explains in `why` what is wrong with "HOST:PORT" / "[V6]:PORT".
+bool endpoint_from(std::string_view text, Endpoint& out, std::string& why) {
+    std::string_view host;
+    std::string_view port;
+    bool v6 = false;
+    if (text.empty()) {
+        why = "the address is empty";
+        return false;
+    }
+    if (text.find('\0') != std::string_view::npos) {
+        why = "the address contains a NUL byte";
+        return false;
+    }
+    if (text.front() == '[') {
+        const std::size_t close = text.find(']');
+        if (close == std::string_view::npos) {
+            why = "missing ']' after the IPv6 address";
+            return false;
+        }
+        host = text.substr(1, close - 1);
+        if (close + 1 == text.size()) {
+            why = "the port is missing (expected [IPV6]:PORT)";
+            return false;
+        }
+        if (text[close + 1] != ':') {
+            why = "expected ':' after ']' (like [::1]:631)";
+            return false;
+        }
+        port = text.substr(close + 2);
+        v6 = true;
+    } else {
+        const std::size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            why = "the port is missing (expected HOST:PORT)";
+            return false;
+        }
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) {
+            why = "an IPv6 address needs brackets, like [::1]:631";
+            return false;
+        }
+    }
+    if (port.empty()) {
+        why = "the port is missing";
+        return false;
+    }
+    std::uint64_t number = 0;
+    for (const char c : port) {
+        if (c < '0' || c > '9') {
+            why = "port " + quote(port) + " is not a number";
+            return false;
+        }
+        number = std::min<std::uint64_t>(number * 10 + static_cast<std::uint64_t>(c - '0'), 1000000);
+    }
+    if (number > 65535) {
+        why = "port " + std::string(port.size() > 12 ? port.substr(0, 12) : port) +
+              " is out of range (0-65535)";
+        return false;
+    }
+    std::string literal(host);
+    if (!v6) {
+        if (literal == "localhost") literal = "127.0.0.1";
+        else if (literal == "*") literal = "0.0.0.0";
+    }
+    if (literal.empty()) {
+        why = v6 ? "the IPv6 address is empty (use [::] for all addresses)"
+                 : "the host is empty (use * for all addresses)";
+        return false;
+    }
+    char canonical[INET6_ADDRSTRLEN] = {};
+    if (v6) {
+        in6_addr a{};
+        if (inet_pton(AF_INET6, literal.c_str(), &a) != 1 ||
+            inet_ntop(AF_INET6, &a, canonical, sizeof canonical) == nullptr) {
+            why = quote(literal) + " is not an IPv6 address";
+            return false;
+        }
+    } else {
+        in_addr a{};
+        if (inet_pton(AF_INET, literal.c_str(), &a) != 1 ||
+            inet_ntop(AF_INET, &a, canonical, sizeof canonical) == nullptr) {
+            why = quote(literal) + " is not an IPv4 address (host names other than localhost "
+                                   "are not resolved; IPv6 goes in brackets)";
+            return false;
+        }
+    }
+    out.host = canonical;
+    out.port = static_cast<std::uint16_t>(number);
+    out.queue.clear();
+    return true;
+}
+
+std::string format_endpoint(const Endpoint& e) {
+    if (e.host.find(':') != std::string::npos) return "[" + e.host + "]:" + std::to_string(e.port);
+    return e.host + ":" + std::to_string(e.port);
+}
+
+// ---------------------------------------------------------------------------------------
+// Suggestions
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    // Optimal string alignment distance (an adjacent swap costs 1), case-insensitive.
+    const auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+// ", did you mean 'x'?" when one candidate is close, else "".
+template <class Range>
+std::string suggestion(std::string_view word, const Range& candidates) {
+    if (word.size() > 80) return {};
+    std::string best;
+    std::size_t best_distance = 3;
+    for (const auto& c : candidates) {
+        const std::string_view candidate(c);
+        const std::size_t dist = edit_distance(word, candidate);
+        if (dist < best_distance && dist < std::max(word.size(), candidate.size())) {
+            best_distance = dist;
+            best = std::string(candidate);
+        }
+    }
+    return best.empty() ? std::string{} : ", did you mean " + quote(best) + "?";
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation
+
+constexpr std::array<std::string_view, 9> top_keys{
+    "state_dir", "control_socket", "master_key_file", "listen", "queues",
+    "default_queue", "spool", "log", "limits"};
+constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
+constexpr std::array<std::string_view, 2> queue_keys{"description", "mode"};
+constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
+constexpr std::array<std::string_view, 3> spool_keys{"max_job_size", "max_total_size", "min_free_space"};
+constexpr std::array<std::string_view, 1> log_keys{"level"};
+constexpr std::array<std::string_view, 3> limits_keys{"max_connections", "idle_timeout", "shutdown_timeout"};
+constexpr std::size_t sun_path_size = sizeof(sockaddr_un{}.sun_path);  // 108 on Linux
+
+bool valid_queue_name(std::string_view name) {
+    if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == '-';
+    });
+}
+
+std::string list_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (std::size_t i = 0; i < names.size() && i < 5; ++i) {
+        if (i > 0) out += ", ";
+        out += names[i];
+    }
+    if (names.size() > 5) out += ", ...";
+    return out;
+}
+
+// One listening address, kept for the checks that span listeners.
+struct Site {
+    Endpoint endpoint;
+    Origin origin;
+    std::string listener;  // "listen.raw"
+    std::string path;      // "listen.raw[1]"
+    bool has_queue = false;
+    Origin queue_origin;
+};
+
+class Validator {
+public:
+    Validator(Reporter& reporter, std::string_view base_dir) : r_(reporter), base_dir_(base_dir) {}
+
+    void run(const Value& root, Config& cfg) {
+        Value empty;
+        empty.kind = Kind::map;
+        const Value* top = &root;
+        if (root.kind == Kind::null) {
+            top = &empty;
+        } else if (root.kind != Kind::map) {
+            error(root, "", "expected a map of settings at the top level, got " + describe(root));
+            top = &empty;
+        }
+        check_keys(*top, top_keys, "");
+        paths(*top, cfg);
+        listen(*top, cfg);
+        queues(*top, cfg);
+        default_queue(*top, cfg);
+        spool(*top, cfg);
+        log(*top, cfg);
+        limits(*top, cfg);
+        raw_queues();
+        duplicate_addresses();
+    }
+
+private:
+    void error(const Value& at, std::string_view path, std::string message) {
+        r_.error(at.origin, path, std::move(message));
+    }
+
+    template <std::size_t N>
+    void check_keys(const Value& map, const std::array<std::string_view, N>& known, const std::string& path) {
+        for (const auto& e : map.entries) {
+            if (std::find(known.begin(), known.end(), e.key) != known.end()) continue;
+            std::string message = "unknown key " + quote(e.key);
+            if (!path.empty()) message += " in " + quote(path);
+            r_.error(e.key_origin, join_path(path, e.key), message + suggestion(e.key, known));
+        }
+    }
+
+    // A map of settings; null counts as empty (every key commented out).
+    const Value* section(const Value& top, std::string_view key) {
+        const Entry* e = find_entry(top, key);
+        if (e == nullptr || e->value.kind == Kind::null) return nullptr;
+        if (e->value.kind != Kind::map) {
+            error(e->value, key, "expected a map of settings, got " + describe(e->value));
+            return nullptr;
+        }
+        check_keys(e->value, key);
+        return &e->value;
+    }
+
+    void check_keys(const Value& sec, std::string_view key) {
+        const std::string path(key);
+        if (key == "listen") check_keys(sec, listen_keys, path);
+        else if (key == "spool") check_keys(sec, spool_keys, path);
+        else if (key == "log") check_keys(sec, log_keys, path);
+        else if (key == "limits") check_keys(sec, limits_keys, path);
+    }
+
+    std::optional<std::string> scalar(const Value& v, std::string_view path, std::string_view what) {
+        if (v.kind == Kind::scalar) return v.text;
+        error(v, path, "expected " + std::string(what) + ", got " + describe(v));
+        return std::nullopt;
+    }
+
+    std::optional<std::uint64_t> size(const Value& v, std::string_view path) {
+        const auto text = scalar(v, path, "a size like 100MiB");
+        if (!text) return std::nullopt;
+        std::uint64_t bytes = 0;
+        switch (size_from(*text, bytes)) {
+            case NumStatus::ok: return bytes;
+            case NumStatus::overflow: error(v, path, "size " + quote(*text) + " is too large (over 16 EiB)"); break;
+            case NumStatus::syntax:
+            case NumStatus::no_unit: error(v, path, "expected a size like 100MiB, got " + quote(*text)); break;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<std::chrono::milliseconds> duration(const Value& v, std::string_view path,
+                                                      std::chrono::milliseconds min,
+                                                      std::chrono::milliseconds max) {
+        const auto text = scalar(v, path, "a duration like 30s, 5m or 24h");
+        if (!text) return std::nullopt;
+        std::chrono::milliseconds d{};
+        switch (duration_from(*text, d)) {
+            case NumStatus::ok:
+                if (d >= min && d <= max) return d;
+                error(v, path, std::string(path.substr(path.rfind('.') + 1)) + " must be between " +
+                                   format_duration(min) + " and " + format_duration(max) + ", got " +
+                                   quote(*text));
+                break;
+            case NumStatus::no_unit:
+                error(v, path, "duration needs a unit (ms, s, m, h, d), got " + quote(*text));
+                break;
+            case NumStatus::overflow: error(v, path, "duration " + quote(*text) + " is too long"); break;
+            case NumStatus::syntax:
+                error(v, path, "expected a duration like 30s, 5m or 24h, got " + quote(*text));
+                break;
+        }
+        return std::nullopt;
+    }
+
+    // Relative paths are joined to the config file's directory, lexically.
+    std::optional<std::string> file_path(const Value& v, std::string_view path) {
+        auto text = scalar(v, path, "a path");
+        if (!text) return std::nullopt;
+        if (text->empty()) {
+            error(v, path, "the path is empty");
+            return std::nullopt;
+        }
+        if (text->find('\0') != std::string::npos) {
+            error(v, path, "the path contains a NUL byte");
+            return std::nullopt;
+        }
+        std::filesystem::path p(*text);
+        if (p.is_relative() && !base_dir_.empty()) p = std::filesystem::path(base_dir_) / p;
+        std::string out = p.lexically_normal().string();
+        while (out.size() > 1 && out.back() == '/') out.pop_back();
+        if (out.empty()) out = ".";
+        return out;
+    }
+
+    void paths(const Value& top, Config& cfg) {
+        const Value* state_value = nullptr;
+        if (const Entry* e = find_entry(top, "state_dir")) {
+            state_value = &e->value;
+            if (auto p = file_path(e->value, "state_dir")) cfg.state_dir = std::move(*p);
+            else state_value = nullptr;
+        }
+        if (const Entry* e = find_entry(top, "master_key_file")) {
+            if (auto p = file_path(e->value, "master_key_file")) cfg.master_key_file = std::move(*p);
+        }
+        if (const Entry* e = find_entry(top, "control_socket")) {
+            if (auto p = file_path(e->value, "control_socket")) {
+                if (p->size() >= sun_path_size) {
+                    error(e->value, "control_socket",
+                          "the control socket path is " + std::to_string(p->size()) +
+                              " bytes long; a Unix socket path must be shorter than " +
+                              std::to_string(sun_path_size) + " bytes");
+                }
+                cfg.control_socket = std::move(*p);
+            }
+        } else if (state_value != nullptr) {
+            const std::size_t length = cfg.state_dir.size() + std::string_view("/control.sock").size();
+            if (length >= sun_path_size) {
+                error(*state_value, "state_dir",
+                      "the control socket under state_dir would be " + std::to_string(length) +
+                          " bytes long; a Unix socket path must be shorter than " +
+                          std::to_string(sun_path_size) + " bytes (set control_socket)");
+            }
+        }
+    }
+
+    bool address(const Value& v, const std::string& path, const std::string& listener, Endpoint& ep) {
+        std::string why;
+        if (!endpoint_from(v.text, ep, why)) {
+            error(v, path, "bad address " + quote(v.text) + ": " + why);
+            return false;
+        }
+        sites_.push_back(Site{ep, v.origin, listener, path, false, Origin{}});
+        return true;
+    }
+
+    // listen.raw only: {address: HOST:PORT, queue: NAME}.
+    std::optional<Endpoint> raw_item(const Value& item, const std::string& path) {
+        check_keys(item, raw_item_keys, path);
+        const Entry* addr = find_entry(item, "address");
+        if (addr == nullptr) {
+            error(item, path, "missing 'address' (like address: 127.0.0.1:9100)");
+            return std::nullopt;
+        }
+        const std::string addr_path = join_path(path, "address");
+        if (!scalar(addr->value, addr_path, "an address like 127.0.0.1:9100")) return std::nullopt;
+        Endpoint ep;
+        if (!address(addr->value, addr_path, "listen.raw", ep)) return std::nullopt;
+        if (const Entry* q = find_entry(item, "queue")) {
+            const std::string queue_path = join_path(path, "queue");
+            if (auto name = scalar(q->value, queue_path, "a queue name")) {
+                ep.queue = std::move(*name);
+                sites_.back().endpoint.queue = ep.queue;
+                sites_.back().has_queue = true;
+                sites_.back().queue_origin = q->value.origin;
+            }
+        }
+        return ep;
+    }
+
+    void listener(const Value& v, const std::string& path, bool raw, std::vector<Endpoint>& out) {
+        const std::string expected =
+            raw ? "an address like 127.0.0.1:9100 or {address: ..., queue: ...}" : "an address like 127.0.0.1:631";
+        if (v.kind == Kind::scalar) {
+            Endpoint ep;
+            if (address(v, path, path, ep)) out.push_back(ep);
+            return;
+        }
+        if (v.kind != Kind::list) {
+            error(v, path, "expected " + expected + " or a list of them, got " + describe(v));
+            return;
+        }
+        for (std::size_t i = 0; i < v.items.size(); ++i) {
+            const Value& item = v.items[i];
+            const std::string item_path = path + "[" + std::to_string(i) + "]";
+            Endpoint ep;
+            if (item.kind == Kind::scalar) {
+                if (address(item, item_path, path, ep)) out.push_back(ep);
+            } else if (raw && item.kind == Kind::map) {
+                if (auto got = raw_item(item, item_path)) out.push_back(std::move(*got));
+            } else {
+                error(item, item_path, "expected " + expected + ", got " + describe(item));
+            }
+        }
+    }
+
+    void listen(const Value& top, Config& cfg) {
+        const Value* sec = section(top, "listen");
+        if (sec == nullptr) return;
+        const std::array<std::pair<std::string_view, std::vector<Endpoint>*>, 4> lists{{
+            {"ipp", &cfg.listen.ipp}, {"ipps", &cfg.listen.ipps}, {"lpd", &cfg.listen.lpd}, {"raw", &cfg.listen.raw}}};
+        for (const auto& [name, list] : lists) {
+            if (const Entry* e = find_entry(*sec, name))
+                listener(e->value, join_path("listen", name), name == "raw", *list);
+        }
+    }
+
+    void queues(const Value& top, Config& cfg) {
+        const Entry* e = find_entry(top, "queues");
+        if (e == nullptr) {
+            // No `queues` at all: one queue that holds every job.
+            cfg.queues.clear();
+            cfg.queues.emplace("default", QueueConfig{"default", "", QueueMode::hold});
+            declared_.push_back("default");
+            return;
+        }
+        queues_key_ = e->key_origin;
+        const Value& v = e->value;
+        if (v.kind == Kind::null || (v.kind == Kind::map && v.entries.empty())) {
+            error(v, "queues", "no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
+            return;
+        }
+        if (v.kind != Kind::map) {
+            error(v, "queues", "expected a map from queue name to queue settings, got " + describe(v));
+            return;
+        }
+        cfg.queues.clear();
+        for (const auto& q : v.entries) {
+            declared_.push_back(q.key);
+            const std::string path = join_path("queues", q.key);
+            bool ok = true;
+            if (!valid_queue_name(q.key)) {
+                r_.error(q.key_origin, path,
+                         "bad queue name " + quote(q.key) +
+                             ": use 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+                ok = false;
+            }
+            QueueConfig queue{q.key, "", QueueMode::hold};
+            const Value& s = q.value;
+            if (s.kind == Kind::map) {
+                check_keys(s, queue_keys, path);
+                if (const Entry* d = find_entry(s, "description")) {
+                    if (auto text = scalar(d->value, join_path(path, "description"), "a text")) queue.description = *text;
+                    else ok = false;
+                }
+                if (const Entry* m = find_entry(s, "mode")) {
+                    const std::string mode_path = join_path(path, "mode");
+                    if (auto text = scalar(m->value, mode_path, "a queue mode (hold)")) {
+                        if (*text != "hold") {
+                            error(m->value, mode_path, "unknown mode " + quote(*text) + " (expected: hold)");
+                            ok = false;
+                        }
+                    } else {
+                        ok = false;
+                    }
+                }
+            } else if (s.kind != Kind::null) {
+                error(s, path, "expected a map of queue settings (or {}), got " + describe(s));
+                ok = false;
+            }
+            if (ok) cfg.queues.emplace(q.key, std::move(queue));
+        }
+    }
+
+    bool declared(std::string_view name) const {
+        return std::find(declared_.begin(), declared_.end(), name) != declared_.end();
+    }
+
+    void default_queue(const Value& top, Config& cfg) {
+        if (const Entry* e = find_entry(top, "default_queue")) {
+            const auto name = scalar(e->value, "default_queue", "a queue name");
+            if (!name) return;
+            if (declared(*name)) {
+                cfg.default_queue = *name;
+            } else if (!declared_.empty()) {
+                error(e->value, "default_queue",
+                      "default_queue " + quote(*name) + " is not one of the queues (" + list_names(declared_) +
+                          ")" + suggestion(*name, declared_));
+            }
+            return;
+        }
+        if (declared_.size() == 1) {
+            cfg.default_queue = declared_.front();
+        } else if (declared_.size() > 1) {
+            r_.error(queues_key_, "queues",
+                     "several queues are defined, so default_queue must name the one raw 9100 jobs go to (" +
+                         list_names(declared_) + ")");
+        }
+    }
+
+    void spool(const Value& top, Config& cfg) {
+        const Value* sec = section(top, "spool");
+        if (sec == nullptr) return;
+        const Value* job_at = nullptr;
+        const Value* total_at = nullptr;
+        bool parsed = true;
+        if (const Entry* e = find_entry(*sec, "max_job_size")) {
+            job_at = &e->value;
+            if (auto v = size(e->value, "spool.max_job_size")) {
+                if (*v < 1) {
+                    error(e->value, "spool.max_job_size", "max_job_size must be at least 1 byte");
+                    parsed = false;
+                }
+                cfg.spool.max_job_size = *v;
+            } else {
+                parsed = false;
+            }
+        }
+        if (const Entry* e = find_entry(*sec, "max_total_size")) {
+            total_at = &e->value;
+            if (auto v = size(e->value, "spool.max_total_size")) cfg.spool.max_total_size = *v;
+            else parsed = false;
+        }
+        if (const Entry* e = find_entry(*sec, "min_free_space")) {
+            if (auto v = size(e->value, "spool.min_free_space")) cfg.spool.min_free_space = *v;
+        }
+        if (parsed && cfg.spool.max_total_size < cfg.spool.max_job_size) {
+            const Value* at = total_at != nullptr ? total_at : job_at;
+            if (at == nullptr) at = sec;
+            error(*at, total_at != nullptr ? "spool.max_total_size" : "spool.max_job_size",
+                  "max_total_size (" + format_size(cfg.spool.max_total_size) + ") is smaller than max_job_size (" +
+                      format_size(cfg.spool.max_job_size) + ")");
+        }
+    }
+
+    void log(const Value& top, Config& cfg) {
+        const Value* sec = section(top, "log");
+        if (sec == nullptr) return;
+        if (const Entry* e = find_entry(*sec, "level")) {
+            static constexpr std::array<std::string_view, 8> names{
+                "trace", "debug", "info", "warning", "warn", "error", "critical", "off"};
+            const auto text = scalar(e->value, "log.level", "a log level");
+            if (!text) return;
+            if (const auto level = parse_log_level(*text)) {
+                cfg.log.level = *level;
+            } else {
+                error(e->value, "log.level",
+                      "unknown log level " + quote(*text) +
+                          " (expected: trace, debug, info, warning, error, critical, off)" + suggestion(*text, names));
+            }
+        }
+    }
+
+    void limits(const Value& top, Config& cfg) {
+        using namespace std::chrono_literals;
+        const Value* sec = section(top, "limits");
+        if (sec == nullptr) return;
+        if (const Entry* e = find_entry(*sec, "max_connections")) {
+            constexpr std::uint64_t max = 100000;
+            const std::string path = "limits.max_connections";
+            if (const auto text = scalar(e->value, path, "a whole number")) {
+                std::uint64_t n = 0;
+                const bool digits = !text->empty() && std::all_of(text->begin(), text->end(), [](char c) {
+                    return c >= '0' && c <= '9';
+                });
+                for (const char c : *text) n = std::min<std::uint64_t>(n * 10 + static_cast<std::uint64_t>(c - '0'), max + 1);
+                if (!digits) error(e->value, path, "expected a whole number, got " + quote(*text));
+                else if (n < 1 || n > max)
+                    error(e->value, path, "max_connections must be between 1 and 100000, got " + quote(*text));
+                else cfg.limits.max_connections = static_cast<std::uint32_t>(n);
+            }
+        }
+        if (const Entry* e = find_entry(*sec, "idle_timeout")) {
+            if (auto d = duration(e->value, "limits.idle_timeout", 1s, 24h)) cfg.limits.idle_timeout = *d;
+        }
+        if (const Entry* e = find_entry(*sec, "shutdown_timeout")) {
+            if (auto d = duration(e->value, "limits.shutdown_timeout", 0s, 10min)) cfg.limits.shutdown_timeout = *d;
+        }
+    }
+
+    void raw_queues() {
+        for (const auto& s : sites_) {
+            if (!s.has_queue || declared(s.endpoint.queue)) continue;
+            r_.error(s.queue_origin, join_path(s.path, "queue"),
+                     "queue " + quote(s.endpoint.queue) + " is not defined in 'queues'" +
+                         suggestion(s.endpoint.queue, declared_));
+        }
+    }
+
+    // Two listeners cannot bind the same address and port, nor a wildcard and a specific
+    // address of the same family on the same port (EADDRINUSE at bind).
+    void duplicate_addresses() {
+        std::vector<const Site*> order;
+        for (const auto& s : sites_)
+            if (s.endpoint.port != 0) order.push_back(&s);
+        std::stable_sort(order.begin(), order.end(), [](const Site* a, const Site* b) { return a->origin < b->origin; });
+        std::map<std::pair<std::string, std::uint16_t>, const Site*> exact;
+        std::map<std::pair<bool, std::uint16_t>, const Site*> any;       // (is_v6, port) -> first site
+        std::map<std::pair<bool, std::uint16_t>, const Site*> wildcard;  // (is_v6, port) -> first wildcard
+        for (const Site* s : order) {
+            const Endpoint& ep = s->endpoint;
+            const bool v6 = ep.host.find(':') != std::string::npos;
+            const bool is_wild = ep.host == "0.0.0.0" || ep.host == "::";
+            const auto family_port = std::make_pair(v6, ep.port);
+            const Site* clash = nullptr;
+            if (auto it = exact.find({ep.host, ep.port}); it != exact.end()) clash = it->second;
+            else if (auto w = wildcard.find(family_port); w != wildcard.end()) clash = w->second;
+            else if (auto a = any.find(family_port); is_wild && a != any.end()) clash = a->second;
+            if (clash != nullptr) {
+                r_.error(s->origin, s->path,
+                         "address " + format_endpoint(ep) + " is already used by " + clash->listener + " (" +
+                             format_endpoint(clash->endpoint) + " at " + where(clash->origin) + ")");
+                continue;
+            }
+            exact.emplace(std::make_pair(ep.host, ep.port), s);
+            any.emplace(family_port, s);
+            if (is_wild) wildcard.emplace(family_port, s);
+        }
+    }
+
+    Reporter& r_;
+    std::string base_dir_;
+    std::vector<Site> sites_;
+    std::vector<std::string> declared_;  // every queue name written in `queues`, valid or not
+    Origin queues_key_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Overrides
+
+// Splits a dotted key. Queue names may contain dots, so under `queues` the name is the
+// longest run of parts naming an existing queue, else everything before a final queue
+// setting ("queues.a.b.description" -> queue "a.b"), else all remaining parts.
+std::vector<std::string> override_parts(std::string_view key, const Value& root) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t dot = key.find('.', start);
+        parts.emplace_back(key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+        if (parts.back().empty()) return {};
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    if (parts.size() <= 2 || parts[0] != "queues") return parts;
+    const auto joined = [&](std::size_t from, std::size_t to) {
+        std::string out = parts[from];
+        for (std::size_t i = from + 1; i < to; ++i) out += "." + parts[i];
+        return out;
+    };
+    std::size_t name_end = 0;
+    const Entry* queues = root.kind == Kind::map ? find_entry(root, "queues") : nullptr;
+    if (queues != nullptr && queues->value.kind == Kind::map) {
+        for (std::size_t end = parts.size(); end > 1 && name_end == 0; --end)
+            if (find_entry(queues->value, joined(1, end)) != nullptr) name_end = end;
+    }
+    if (name_end == 0) {
+        const bool setting = std::find(queue_keys.begin(), queue_keys.end(), parts.back()) != queue_keys.end();
+        name_end = setting ? parts.size() - 1 : parts.size();
+    }
+    std::vector<std::string> grouped{parts[0], joined(1, name_end)};
+    for (std::size_t i = name_end; i < parts.size(); ++i) grouped.push_back(parts[i]);
+    return grouped;
+}
+
+void apply_override(Value& root, const Override& o, int index, Reporter& r) {
+    const Origin at{index, 0, 0};
+    if (o.key.empty()) {
+        r.error(at, "", "the key is empty (expected KEY=VALUE)");
+        return;
+    }
+    const std::vector<std::string> parts = override_parts(o.key, root);
+    if (parts.empty()) {
+        r.error(at, o.key, "bad key " + quote(o.key) + ": a part between dots is empty");
+        return;
+    }
+    if (parts.size() >= static_cast<std::size_t>(max_config_depth)) {
+        r.error(at, o.key, "the key is nested deeper than " + std::to_string(max_config_depth) + " levels");
+        return;
+    }
+    Value value;
+    if (!load_yaml(o.value, index, o.key, static_cast<int>(parts.size()) + 1, r, value)) return;
+    if (root.kind == Kind::null) root.kind = Kind::map;
+    if (root.kind != Kind::map) return;  // the file's own error says so
+    Value* cur = &root;
+    std::string walked;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (cur->kind == Kind::null) cur->kind = Kind::map;
+        if (cur->kind != Kind::map) {
+            r.error(at, o.key, quote(walked) + " is " + describe(*cur) + ", not a map");
+            return;
+        }
+        walked = join_path(walked, parts[i]);
+        Entry* e = find_entry(*cur, parts[i]);
+        if (i + 1 == parts.size()) {
+            if (e != nullptr) e->value = std::move(value);
+            else cur->entries.push_back(Entry{parts[i], at, std::move(value)});
+            return;
+        }
+        if (e == nullptr) {
+            Entry created{parts[i], at, Value{}};
+            created.value.kind = Kind::map;
+            created.value.origin = at;
+            cur->entries.push_back(std::move(created));
+            e = &cur->entries.back();
+        }
+        cur = &e->value;
+    }
+}
+
+void parse_into(ParseResult& result, std::string_view text, std::string_view file_name,
+                std::string_view base_dir, std::span<const Override> overrides) {
+    Reporter reporter(file_name);
+    Value root;
+    const bool loaded = load_yaml(text, 0, "", 1, reporter, root);
+    for (std::size_t i = 0; i < overrides.size(); ++i) {
+        const int index = static_cast<int>(std::min<std::size_t>(i + 1, std::numeric_limits<int>::max()));
+        apply_override(root, overrides[i], index, reporter);
+    }
+    if (loaded) Validator(reporter, base_dir).run(root, result.config);
+    result.errors = reporter.finish();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Public API
+
+std::string Diagnostic::to_string() const {
+    std::string out = file;
+    if (line > 0) {
+        out += ':' + std::to_string(line);
+        if (column > 0) out += ':' + std::to_string(column);
+    }
+    out += ": ";
+    out += message;
+    return out;
+}
+
+ParseResult parse(std::string_view yaml_text, std::string_view file_name, std::string_view base_dir,
+                  std::span<const Override> overrides) {
+    ParseResult result;
+    try {
+        parse_into(result, yaml_text, file_name, base_dir, overrides);
+    } catch (const YAML::Exception& e) {
+        result.errors.push_back(Diagnostic{std::string(file_name), 0, 0, "invalid YAML: " + e.msg});
+    } catch (const std::exception& e) {
+        result.errors.push_back(Diagnostic{std::string(file_name), 0, 0, std::string("internal error: ") + e.what()});
+    }
+    return result;
+}
+
+std::optional<Override> parse_override(std::string_view arg) {
+    const std::size_t eq = arg.find('=');
+    if (eq == std::string_view::npos || eq == 0) return std::nullopt;
+    return Override{std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1))};
+}
+
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+    std::uint64_t bytes = 0;
+    if (size_from(text, bytes) != NumStatus::ok) return std::nullopt;
+    return bytes;
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+    std::chrono::milliseconds d{};
+    if (duration_from(text, d) != NumStatus::ok) return std::nullopt;
+    return d;
+}
+
+std::optional<Endpoint> parse_endpoint(std::string_view text) {
+    Endpoint ep;
+    std::string why;
+    if (!endpoint_from(text, ep, why)) return std::nullopt;
+    return ep;
+}
+
+std::string_view to_string(LogLevel level) {
+    switch (level) {
+        case LogLevel::trace: return "trace";
+        case LogLevel::debug: return "debug";
+        case LogLevel::info: return "info";
+        case LogLevel::warning: return "warning";
+        case LogLevel::error: return "error";
+        case LogLevel::critical: return "critical";
+        case LogLevel::off: return "off";
+    }
+    return "info";
+}
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+    std::string lower;
+    for (const char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "trace") return LogLevel::trace;
+    if (lower == "debug") return LogLevel::debug;
+    if (lower == "info") return LogLevel::info;
+    if (lower == "warning" || lower == "warn") return LogLevel::warning;
+    if (lower == "error") return LogLevel::error;
+    if (lower == "critical") return LogLevel::critical;
+    if (lower == "off") return LogLevel::off;
+    return std::nullopt;
+}
+
+}  // namespace pg::conf

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+// printgate configuration: the typed form of printgate.yaml.
+//
+// Owns: the Config structs, their defaults, and the parser that turns YAML text
+// (plus --set overrides) into a Config and a list of diagnostics.
+// Must not: read files, touch the network, log. The caller reads the file and
+// prints the diagnostics (FILE:LINE:COL: message) itself.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pg::conf {
+
+// A listening address. `host` is an IP literal (v4 or v6, without brackets);
+// "localhost" is normalised to 127.0.0.1 and "*" to 0.0.0.0. Port 0 means "any
+// free port" (the daemon reports the bound port in `printgatectl status`).
+struct Endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+    // Raw 9100 only: the queue this port feeds; empty = `default_queue`.
+    std::string queue;
+
+    friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+enum class QueueMode { hold };
+
+struct QueueConfig {
+    std::string name;         // the key in the `queues` map
+    std::string description;  // free text shown to admins
+    QueueMode mode = QueueMode::hold;
+
+    friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
+};
+
+enum class LogLevel { trace, debug, info, warning, error, critical, off };
+
+struct ListenConfig {
+    std::vector<Endpoint> ipp;
+    std::vector<Endpoint> ipps;
+    std::vector<Endpoint> lpd;
+    std::vector<Endpoint> raw;
+};
+
+struct SpoolConfig {
+    std::uint64_t max_job_size = 2ull << 30;      // 2 GiB
+    std::uint64_t max_total_size = 20ull << 30;   // 20 GiB
+    std::uint64_t min_free_space = 256ull << 20;  // 256 MiB
+};
+
+struct LogConfig {
+    LogLevel level = LogLevel::info;
+};
+
+struct LimitsConfig {
+    // Connections a protocol listener keeps open at once; more are closed at accept.
+    std::uint32_t max_connections = 512;
+    // A raw/LPD peer that sends nothing for this long ends its job (AppSocket) or is dropped.
+    std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
+    // SIGTERM: how long in-flight jobs may take to finish before they are aborted.
+    std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(10)};
+};
+
+struct Config {
+    // Absolute, or relative to the directory of the config file (resolved by the parser
+    // against `base_dir` given to parse()).
+    std::string state_dir = "/var/lib/printgate";
+    // Overrides; empty = under state_dir.
+    std::string control_socket;   // default: STATE_DIR/control.sock
+    std::string master_key_file;  // default: $CREDENTIALS_DIRECTORY/master.key, else STATE_DIR/master.key
+    ListenConfig listen;
+    std::map<std::string, QueueConfig> queues;  // never empty after a successful parse
+    std::string default_queue;                  // always set after a successful parse
+    SpoolConfig spool;
+    LogConfig log;
+    LimitsConfig limits;
+};
+
+struct Diagnostic {
+    std::string file;  // config file name, or "--set" for an override
+    int line = 0;      // 1-based; 0 when unknown
+    int column = 0;    // 1-based; 0 when unknown
+    std::string message;
+
+    // "FILE:LINE:COL: message"
+    std::string to_string() const;
+};
+
+struct Override {
+    std::string key;    // dotted, e.g. "spool.max_job_size" or "queues.office.description"
+    std::string value;  // YAML scalar or flow text, e.g. "100MiB" or "[127.0.0.1:0]"
+};
+
+struct ParseResult {
+    Config config;                        // meaningful only when errors is empty
+    std::vector<Diagnostic> errors;       // every error found, in file order
+    bool ok() const { return errors.empty(); }
+};
+
+// Refusal limits of parse(): bigger or deeper documents get one diagnostic and no Config.
+// The same limits apply to the value of each override.
+inline constexpr std::size_t max_config_bytes = std::size_t{1} << 20;  // 1 MiB
+inline constexpr int max_config_depth = 32;  // nested maps/lists, the top-level map is 1
+// Exit status of printgated/printgatectl for a configuration error (sysexits.h EX_CONFIG).
+inline constexpr int exit_config_error = 78;
+
+// Parses `yaml_text` (the contents of `file_name`), applies `overrides` in order,
+// validates everything and reports all errors at once. Relative paths resolve
+// against `base_dir` (the config file's directory). Limits: documents over 1 MiB
+// or nested deeper than 32 levels are refused with a diagnostic. Never throws.
+ParseResult parse(std::string_view yaml_text, std::string_view file_name,
+                  std::string_view base_dir, std::span<const Override> overrides = {});
+
+// Splits "KEY=VALUE" from the command line; nullopt when there is no '=' or the key is empty.
+std::optional<Override> parse_override(std::string_view arg);
+
+// "100MiB", "10KB", "4096" -> bytes. nullopt on syntax error or overflow.
+std::optional<std::uint64_t> parse_size(std::string_view text);
+// "250ms", "30s", "5m", "24h", "7d" -> duration. nullopt on syntax error or overflow.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// "HOST:PORT", "[v6]:PORT" -> Endpoint (queue empty). nullopt on error.
+std::optional<Endpoint> parse_endpoint(std::string_view text);
+
+std::string_view to_string(LogLevel level);
+// "info", "warn"/"warning", ... (case-insensitive) -> level. nullopt when unknown.
+std::optional<LogLevel> parse_log_level(std::string_view text);
+
+}  // namespace pg::conf

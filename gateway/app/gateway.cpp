@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: Apache-2.0
+// Gateway lifecycle: start (state dir, lock, key, spool recovery, listeners),
+// run (READY=1, watchdog, signals), reload (SIGHUP), shutdown (SIGTERM).
+//
+// Shutdown follows the house style: stop accepting -> let in-flight jobs finish
+// until limits.shutdown_timeout -> abort what is left (their jobs are discarded,
+// their clients see a reset, never a clean close) -> drain commits -> STOPPING=1.
+#include "gateway/app/gateway.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <fmt/format.h>
+#include <systemd/sd-daemon.h>
+
+#include "gateway/ctl/server.hpp"
+#include "gateway/net/raw_session.hpp"
+
+namespace pg::app {
+
+namespace {
+
+spool::Limits spool_limits(const conf::Config& c) {
+    return {c.spool.max_job_size, c.spool.max_total_size, c.spool.min_free_space};
+}
+
+// Raise the soft descriptor limit to the hard one: each connection costs one,
+// and a burst of clients must meet limits.max_connections, not EMFILE.
+void raise_nofile_limit() {
+    struct rlimit rl {};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+}  // namespace
+
+Gateway::Gateway(conf::Config config, Options options, log::Logger& log)
+    : initial_(std::move(config)), options_(std::move(options)), log_(log) {
+    config_ = std::make_shared<const conf::Config>(initial_);
+}
+
+Gateway::~Gateway() {
+    pool_.join();
+    spool_.reset();
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    if (!control_path_.empty()) ::unlink(control_path_.c_str());
+}
+
+bool Gateway::start(std::string& error) {
+    started_at_ = std::chrono::system_clock::now();
+    raise_nofile_limit();
+    const conf::Config& c = *config_;
+    std::error_code ec;
+    std::filesystem::path state(c.state_dir);
+    std::filesystem::create_directories(state, ec);
+    if (ec) {
+        error = "cannot create state_dir " + state.string() + ": " + ec.message();
+        return false;
+    }
+    ::chmod(state.c_str(), 0700);
+    // One daemon per state directory.
+    lock_fd_ = ::open((state / "printgated.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+        error = "state_dir " + state.string() + " is in use by another printgated (lock held)";
+        return false;
+    }
+
+    std::filesystem::path key_path = c.master_key_file.empty() ? state / "master.key" : std::filesystem::path(c.master_key_file);
+    bool created = false;
+    std::string key_source;
+    auto key = spool::load_or_create_master_key(key_path, error, created, key_source);
+    if (!key) return false;
+    if (created)
+        log_.info({.event = "master_key_created"}, "created a new master key at {}", log::escape(key_source));
+    else
+        log_.info({.event = "master_key_loaded"}, "master key loaded from {}", log::escape(key_source));
+
+    spool::SpoolOptions so;
+    so.dir = state / "spool";
+    so.master_key = std::move(*key);
+    so.limits = spool_limits(c);
+    spool::RecoveryReport report;
+    spool_ = spool::Spool::open(std::move(so), log_, report, error);
+    if (!spool_) return false;
+    log_.info({.event = "spool_recovered"}, "spool recovered: {} job(s), {} partial job(s) removed, {} corrupt",
+              report.jobs, report.orphans_removed, report.corrupt);
+
+    for (const auto& ep : c.listen.raw)
+        if (!bind_tcp("raw", ep, error)) return false;
+    for (const auto* list : {&c.listen.ipp, &c.listen.ipps, &c.listen.lpd}) {
+        if (!list->empty())
+            log_.warn({.event = "listener_unavailable"},
+                      "listen.ipp/ipps/lpd are configured but not served by this build yet; ignored");
+    }
+    if (!bind_control(error)) return false;
+    return true;
+}
+
+bool Gateway::bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::string& error) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(ep.host, ec);
+    if (ec) {
+        error = "bad listen address " + ep.host;
+        return false;
+    }
+    asio::ip::tcp::endpoint endpoint(addr, ep.port);
+    auto acc = std::make_unique<asio::ip::tcp::acceptor>(io_);
+    acc->open(endpoint.protocol(), ec);
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acc->bind(endpoint, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        error = fmt::format("cannot listen on {} for {}: {}", net::endpoint_string(endpoint), proto, ec.message());
+        return false;
+    }
+    auto local = acc->local_endpoint(ec);
+    // An empty queue means "default_queue at the time of each job" (it may change on reload).
+    std::string queue = ep.queue;
+    bound_.push_back({proto, local, queue});
+    log_.info({.event = "listening", .queue = queue, .peer = net::endpoint_string(local), .proto = proto},
+              "listening on {}", net::endpoint_string(local));
+    auto* raw = acc.get();
+    acceptors_.push_back(std::move(acc));
+    asio::co_spawn(io_, net::raw_accept_loop(*this, *raw, queue), asio::detached);
+    return true;
+}
+
+bool Gateway::bind_control(std::string& error) {
+    const conf::Config& c = *config_;
+    control_path_ = c.control_socket.empty() ? (std::filesystem::path(c.state_dir) / "control.sock").string()
+                                             : c.control_socket;
+    // We hold the state lock, so a socket file left here is stale.
+    ::unlink(control_path_.c_str());
+    boost::system::error_code ec;
+    control_ = std::make_unique<asio::local::stream_protocol::acceptor>(io_);
+    asio::local::stream_protocol::endpoint ep(control_path_);
+    mode_t old = ::umask(0177);  // the socket is created 0600
+    control_->open(ep.protocol(), ec);
+    if (!ec) control_->bind(ep, ec);
+    ::umask(old);
+    if (!ec) control_->listen(16, ec);
+    if (ec) {
+        error = "cannot create control socket " + control_path_ + ": " + ec.message();
+        control_path_.clear();
+        return false;
+    }
+    ::chmod(control_path_.c_str(), 0600);
+    asio::co_spawn(io_, ctl::control_accept_loop(*this, *control_), asio::detached);
+    return true;
+}
+
+std::uint64_t Gateway::register_connection(std::function<void()> abort) {
+    if (stopping_ || connections_.size() >= config_->limits.max_connections) return 0;
+    std::uint64_t id = next_connection_++;
+    connections_.emplace(id, std::move(abort));
+    return id;
+}
+
+void Gateway::unregister_connection(std::uint64_t id) {
+    connections_.erase(id);
+    if (stopping_ && connections_.empty()) asio::post(io_, [this] { finish_shutdown(); });
+}
+
+std::string Gateway::status_line() const {
+    auto u = spool_ ? spool_->usage() : spool::Spool::Usage{};
+    return fmt::format("{} job(s) in spool, {} connection(s){}", u.jobs, connections_.size(),
+                       stopping_ ? ", stopping" : "");
+}
+
+void Gateway::notify_status() {
+    std::string s = "STATUS=" + status_line();
+    sd_notify(0, s.c_str());
+}
+
+void Gateway::arm_watchdog() {
+    if (watchdog_interval_.count() == 0) return;
+    watchdog_.expires_after(watchdog_interval_);
+    watchdog_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        // The ping comes from the I/O thread itself: a wedged loop stops it.
+        sd_notify(0, "WATCHDOG=1");
+        arm_watchdog();
+    });
+}
+
+void Gateway::run() {
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    std::signal(SIGPIPE, SIG_IGN);
+    std::function<void(boost::system::error_code, int)> on_signal = [this, &on_signal](boost::system::error_code ec,
+                                                                                        int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            reload();
+        } else {
+            begin_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        }
+        signals_.async_wait(on_signal);
+    };
+    signals_.async_wait(on_signal);
+
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+        watchdog_interval_ = std::chrono::microseconds(usec / 2);
+        arm_watchdog();
+    }
+    log_.info({.event = "ready"}, "printgated ready; {}", status_line());
+    std::string ready = "READY=1\nSTATUS=ready: " + status_line();
+    sd_notify(0, ready.c_str());
+    io_.run();
+    spool_->stop();
+    log_.info({.event = "stopped"}, "printgated stopped");
+    log_.flush();
+}
+
+void Gateway::begin_shutdown(const char* why) {
+    if (stopping_) {
+        // A second signal: abort at once.
+        second_signal_ = true;
+        aborting_ = false;
+        finish_shutdown();
+        return;
+    }
+    stopping_ = true;
+    log_.info({.event = "stopping"}, "{}: stopping; {} connection(s) in flight", why, connections_.size());
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    boost::system::error_code ec;
+    for (auto& a : acceptors_) a->close(ec);
+    spool_->stop();  // new jobs are refused from now on; queued commits still complete
+    if (connections_.empty()) {
+        asio::post(io_, [this] { finish_shutdown(); });
+        return;
+    }
+    shutdown_timer_.expires_after(config_->limits.shutdown_timeout);
+    shutdown_timer_.async_wait([this](boost::system::error_code e) {
+        if (e) return;
+        if (!connections_.empty())
+            log_.warn({.event = "shutdown_abort"}, "shutdown deadline reached; aborting {} connection(s)",
+                      connections_.size());
+        finish_shutdown();
+    });
+}
+
+void Gateway::finish_shutdown() {
+    if (aborting_) return;
+    aborting_ = true;
+    shutdown_timer_.cancel();
+    auto conns = std::move(connections_);
+    connections_.clear();
+    for (auto& [id, abort] : conns) abort();
+    boost::system::error_code ec;
+    if (control_) control_->close(ec);
+    // Stop waiting for signals (so run() can return) and restore their default
+    // action: a further SIGTERM ends the process at once.
+    signals_.cancel(ec);
+    signals_.clear(ec);
+    watchdog_.cancel();
+    // Sessions still unwinding (a commit in flight) hold work on io_; run()
+    // returns once they are done. A second signal stops at once.
+    if (second_signal_) io_.stop();
+}
+
+void Gateway::reload() {
+    log_.info({.event = "reload"}, "SIGHUP: reloading {}", log::escape(options_.config_path));
+    std::ifstream in(options_.config_path, std::ios::binary);
+    if (!in) {
+        log_.error({.event = "reload_failed"}, "cannot read {}; keeping the running configuration",
+                   log::escape(options_.config_path));
+        return;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto parsed = conf::parse(ss.str(), options_.config_path, options_.base_dir, options_.overrides);
+    if (!parsed.ok()) {
+        for (const auto& d : parsed.errors)
+            log_.error({.event = "reload_failed"}, "{}", log::escape(d.to_string(), 1024));
+        log_.error({.event = "reload_failed"}, "configuration has {} error(s); keeping the running configuration",
+                   parsed.errors.size());
+        return;
+    }
+    conf::Config next = std::move(parsed.config);
+    const conf::Config& cur = *config_;
+    if (next.state_dir != cur.state_dir || next.control_socket != cur.control_socket ||
+        next.master_key_file != cur.master_key_file)
+        log_.warn({.event = "reload_partial"}, "state_dir, control_socket and master_key_file change only on restart");
+    if (next.listen.raw != cur.listen.raw || next.listen.ipp != cur.listen.ipp ||
+        next.listen.ipps != cur.listen.ipps || next.listen.lpd != cur.listen.lpd)
+        log_.warn({.event = "reload_partial"}, "listen addresses change only on restart");
+    // Keep what cannot change at run time from the running configuration.
+    next.state_dir = cur.state_dir;
+    next.control_socket = cur.control_socket;
+    next.master_key_file = cur.master_key_file;
+    next.listen = cur.listen;
+    log_.set_level(next.log.level);
+    spool_->set_limits(spool_limits(next));
+    config_ = std::make_shared<const conf::Config>(std::move(next));
+    log_.info({.event = "reloaded"}, "configuration reloaded: {} queue(s), log level {}", config_->queues.size(),
+              conf::to_string(config_->log.level));
+    notify_status();
+}
+
+}  // namespace pg::app

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// Gateway: the one root object (PAPPL's "system"). It owns the I/O context, the
+// blocking pool, the spool, the listeners and the control socket, and hands
+// references down. Built once by app/main.cpp; no globals.
+//
+// Threads: one I/O thread runs io_ (every socket, timer and session lives there,
+// so session bookkeeping needs no locks); pool_ runs blocking work (crypto, file
+// I/O, SQLite reads); the spool's committer thread runs group commits.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "conf/config.hpp"
+#include "gateway/log/log.hpp"
+#include "gateway/spool/spool.hpp"
+
+namespace pg::app {
+
+namespace asio = boost::asio;
+
+struct BoundListener {
+    std::string proto;  // raw | ipp | ipps | lpd
+    asio::ip::tcp::endpoint endpoint;
+    std::string queue;
+};
+
+class Gateway {
+public:
+    struct Options {
+        std::string config_path;                 // for SIGHUP reloads
+        std::string base_dir;                    // config file's directory
+        std::vector<conf::Override> overrides;   // --set, re-applied on reload
+    };
+
+    Gateway(conf::Config config, Options options, log::Logger& log);
+    ~Gateway();
+
+    // Creates the state directory, takes its lock, loads the master key, opens
+    // the spool (recovery), binds listeners and the control socket. On failure
+    // returns false with `error` set; nothing is left running.
+    bool start(std::string& error);
+    // Runs until shutdown completes. Sends READY=1 first.
+    void run();
+
+    // Accessors for sessions and the control server (I/O thread).
+    asio::io_context& io() { return io_; }
+    asio::thread_pool& pool() { return pool_; }
+    spool::Spool& spool() { return *spool_; }
+    log::Logger& log() { return log_; }
+    const conf::Config& config() const { return *config_; }
+    std::shared_ptr<const conf::Config> config_ptr() const { return config_; }
+    const std::vector<BoundListener>& listeners() const { return bound_; }
+    std::chrono::system_clock::time_point started_at() const { return started_at_; }
+    bool stopping() const { return stopping_; }
+
+    // Connection bookkeeping (I/O thread only). `abort` closes the connection.
+    // register_connection returns 0 when the limit is reached: refuse it.
+    std::uint64_t register_connection(std::function<void()> abort);
+    void unregister_connection(std::uint64_t id);
+    std::size_t connection_count() const { return connections_.size(); }
+
+    std::string status_line() const;
+
+private:
+    void begin_shutdown(const char* why);
+    void finish_shutdown();
+    void reload();
+    void arm_watchdog();
+    void notify_status();
+    bool bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::string& error);
+    bool bind_control(std::string& error);
+
+    conf::Config initial_;
+    std::shared_ptr<const conf::Config> config_;
+    Options options_;
+    log::Logger& log_;
+    std::chrono::system_clock::time_point started_at_;
+
+    asio::io_context io_{1};
+    asio::thread_pool pool_{2};
+    asio::signal_set signals_{io_};
+    asio::steady_timer watchdog_{io_};
+    asio::steady_timer shutdown_timer_{io_};
+    std::chrono::microseconds watchdog_interval_{0};
+
+    std::unique_ptr<spool::Spool> spool_;
+    int lock_fd_ = -1;
+    std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+    std::vector<BoundListener> bound_;
+    std::unique_ptr<asio::local::stream_protocol::acceptor> control_;
+    std::string control_path_;
+
+    std::map<std::uint64_t, std::function<void()>> connections_;
+    std::uint64_t next_connection_ = 1;
+    bool stopping_ = false;
+    bool aborting_ = false;
+    bool second_signal_ = false;
+};
+
+}  // namespace pg::app

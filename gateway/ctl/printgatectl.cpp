@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+// printgatectl: the administrator's tool. Talks to printgated over the control
+// socket (ctl/protocol.hpp); check-config works without a daemon.
+//
+// Exit status: 0 ok; 1 the daemon refused (no such job, corrupt job, ...);
+// 2 bad usage; 69 (EX_UNAVAILABLE) printgated not reachable; 78 bad configuration.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "gateway/app/config_file.hpp"
+#include "gateway/ctl/client.hpp"
+#include "gateway/ctl/protocol.hpp"
+#include "gateway/log/log.hpp"
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kExitUnavailable = 69;
+
+void usage(FILE* out) {
+    std::fputs(
+        "usage: printgatectl [--config FILE] [--set KEY=VALUE]... COMMAND\n"
+        "commands:\n"
+        "  status [--json]     daemon state, listeners, spool usage\n"
+        "  jobs [--json]       list jobs (id, queue, user, name, size, protocol, state, created)\n"
+        "  show ID [--json]    one job in detail\n"
+        "  cat ID              write the job's decrypted document to stdout\n"
+        "  rm ID               delete a job (crypto-shredded)\n"
+        "  check-config        validate the configuration file\n",
+        out);
+}
+
+std::string human_size(std::uint64_t n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string str(const json::value& v) {
+    if (v.is_string()) return std::string(v.as_string());
+    return json::serialize(v);
+}
+
+// Untrusted text (names from clients) is escaped before it reaches a terminal.
+std::string safe(const json::value& v) { return pg::log::escape(str(v), 64); }
+
+int print_jobs(const json::value& v) {
+    std::printf("%-6s %-12s %-16s %-24s %10s %-5s %-13s %s\n", "ID", "QUEUE", "USER", "NAME", "SIZE", "PROTO",
+                "STATE", "CREATED");
+    for (const auto& j : v.as_array()) {
+        const auto& o = j.as_object();
+        std::string name = safe(o.at("name"));
+        std::printf("%-6s %-12s %-16s %-24s %10s %-5s %-13s %s\n", str(o.at("id")).c_str(),
+                    safe(o.at("queue")).c_str(), safe(o.at("user")).c_str(), name.empty() ? "-" : name.c_str(),
+                    human_size(o.at("size").to_number<std::uint64_t>()).c_str(), str(o.at("protocol")).c_str(),
+                    str(o.at("state")).c_str(), str(o.at("created")).c_str());
+    }
+    return 0;
+}
+
+int print_status(const json::value& v) {
+    const auto& o = v.as_object();
+    std::printf("printgated %s, pid %s, %s since %s\n", str(o.at("version")).c_str(), str(o.at("pid")).c_str(),
+                str(o.at("state")).c_str(), str(o.at("started")).c_str());
+    std::printf("state_dir: %s\n", safe(o.at("state_dir")).c_str());
+    for (const auto& l : o.at("listeners").as_array()) {
+        const auto& lo = l.as_object();
+        std::printf("listening: %-4s %s port %s -> queue %s\n", str(lo.at("protocol")).c_str(),
+                    str(lo.at("address")).c_str(), str(lo.at("port")).c_str(), safe(lo.at("queue")).c_str());
+    }
+    const auto& sp = o.at("spool").as_object();
+    std::printf("spool: %s job(s), %s of %s used, %s being received\n", str(sp.at("jobs")).c_str(),
+                human_size(sp.at("bytes").to_number<std::uint64_t>()).c_str(),
+                human_size(sp.at("max_total_size").to_number<std::uint64_t>()).c_str(),
+                human_size(sp.at("receiving_bytes").to_number<std::uint64_t>()).c_str());
+    for (const auto& [q, n] : o.at("jobs_by_queue").as_object())
+        std::printf("queue %s: %s job(s)%s\n", pg::log::escape(q).c_str(), str(n).c_str(),
+                    q == str(o.at("default_queue")) ? " (default)" : "");
+    for (const auto& [s, n] : o.at("jobs_by_state").as_object())
+        std::printf("state %s: %s\n", std::string(s).c_str(), str(n).c_str());
+    std::printf("connections: %s\n", str(o.at("connections")).c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    std::string config_flag;
+    std::vector<pg::conf::Override> overrides;
+    std::vector<std::string> args;
+    bool as_json = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if ((a == "--config" || a == "-c") && i + 1 < argc) {
+            config_flag = argv[++i];
+        } else if (a.rfind("--config=", 0) == 0) {
+            config_flag = a.substr(9);
+        } else if (a == "--set" && i + 1 < argc) {
+            auto o = pg::conf::parse_override(argv[++i]);
+            if (!o) {
+                std::fprintf(stderr, "printgatectl: --set wants KEY=VALUE\n");
+                return 2;
+            }
+            overrides.push_back(*o);
+        } else if (a == "--json") {
+            as_json = true;
+        } else if (a == "--help" || a == "-h") {
+            usage(stdout);
+            return 0;
+        } else {
+            args.push_back(a);
+        }
+    }
+    if (args.empty()) {
+        usage(stderr);
+        return 2;
+    }
+    const std::string cmd = args[0];
+    auto loaded = pg::app::load_config(pg::app::resolve_config_path(config_flag), overrides);
+    if (!loaded.result.ok()) {
+        for (const auto& d : loaded.result.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+        std::fprintf(stderr, "printgatectl: %zu configuration error(s)\n", loaded.result.errors.size());
+        return pg::app::kExitConfig;
+    }
+    if (cmd == "check-config") {
+        std::printf("%s: configuration OK\n", loaded.path.c_str());
+        return 0;
+    }
+    const auto& cfg = loaded.result.config;
+    std::string sock = cfg.control_socket.empty()
+                           ? (std::filesystem::path(cfg.state_dir) / "control.sock").string()
+                           : cfg.control_socket;
+
+    json::object req;
+    bool needs_id = cmd == "show" || cmd == "cat" || cmd == "rm";
+    if (cmd != "status" && cmd != "jobs" && !needs_id) {
+        std::fprintf(stderr, "printgatectl: unknown command '%s'\n", cmd.c_str());
+        usage(stderr);
+        return 2;
+    }
+    req["cmd"] = cmd;
+    if (needs_id) {
+        std::uint64_t id = 0;
+        try {
+            std::size_t pos = 0;
+            if (args.size() != 2) throw std::invalid_argument("id");
+            id = std::stoull(args[1], &pos);
+            if (pos != args[1].size() || id == 0) throw std::invalid_argument("id");
+        } catch (...) {
+            std::fprintf(stderr, "printgatectl: %s needs one job id (a positive number)\n", cmd.c_str());
+            return 2;
+        }
+        req["id"] = id;
+    }
+
+    bool write_failed = false;
+    auto reply = pg::ctl::call(sock, json::serialize(req), [&](std::string_view data) {
+        if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size()) write_failed = true;
+        return !write_failed;
+    });
+    if (!reply.transport_error.empty() && reply.type == 0) {
+        if (write_failed) {
+            std::fprintf(stderr, "printgatectl: writing to stdout failed\n");
+            return 1;
+        }
+        std::fprintf(stderr, "printgatectl: cannot talk to printgated at %s: %s (is printgated running?)\n",
+                     sock.c_str(), reply.transport_error.c_str());
+        return kExitUnavailable;
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(reply.payload, ec);
+    if (ec) {
+        std::fprintf(stderr, "printgatectl: malformed reply from printgated\n");
+        return 1;
+    }
+    if (reply.type == pg::ctl::kError) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "printgatectl: %s\n", str(v.as_object().at("error")).c_str());
+        return 1;
+    }
+    if (cmd == "cat") {
+        return std::fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (as_json) {
+        std::printf("%s\n", json::serialize(v).c_str());
+        return 0;
+    }
+    if (cmd == "jobs") return print_jobs(v);
+    if (cmd == "status") return print_status(v);
+    if (cmd == "rm") {
+        std::printf("job %s removed\n", str(v.as_object().at("removed")).c_str());
+        return 0;
+    }
+    for (const auto& [k, val] : v.as_object())
+        std::printf("%-16s %s\n", (std::string(k) + ":").c_str(), safe(val).c_str());
+    return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "printgatectl: %s\n", e.what());
+    return 1;
+}

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: Apache-2.0
+// printgated's side of the control socket: status, jobs, show, cat, rm.
+#include "gateway/ctl/server.hpp"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json.hpp>
+
+#include "gateway/app/gateway.hpp"
+#include "gateway/ctl/protocol.hpp"
+#include "gateway/net/async.hpp"
+#include "gateway/net/raw_session.hpp"
+
+namespace pg::ctl {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::local::stream_protocol;
+
+namespace {
+
+struct Conn {
+    explicit Conn(stream_protocol::socket s) : socket(std::move(s)) {}
+    stream_protocol::socket socket;
+};
+
+std::string frame(char type, std::string_view payload) {
+    std::string f;
+    f.reserve(5 + payload.size());
+    f += type;
+    auto n = static_cast<std::uint32_t>(payload.size());
+    f += static_cast<char>(n >> 24);
+    f += static_cast<char>(n >> 16);
+    f += static_cast<char>(n >> 8);
+    f += static_cast<char>(n);
+    f += payload;
+    return f;
+}
+
+std::string error_frame(std::string_view code, std::string_view message) {
+    json::object o;
+    o["error"] = message;
+    o["code"] = code;
+    return frame(kError, json::serialize(o));
+}
+
+json::object job_json(const spool::JobRecord& r) {
+    json::object o;
+    o["id"] = r.id;
+    o["queue"] = r.meta.queue;
+    o["user"] = r.meta.user;
+    o["name"] = r.meta.name;
+    o["size"] = r.size;
+    o["protocol"] = r.meta.protocol;
+    o["state"] = spool::ipp_name(r.state);
+    o["created"] = spool::rfc3339(r.created_ms);
+    return o;
+}
+
+json::object status_json(app::Gateway& gw) {
+    const auto& cfg = gw.config();
+    auto u = gw.spool().usage();
+    auto lim = gw.spool().limits();
+    json::object o;
+    o["state"] = gw.stopping() ? "stopping" : "running";
+    o["pid"] = static_cast<std::int64_t>(::getpid());
+    o["version"] = "0.1.0";
+    o["started"] = spool::rfc3339(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      gw.started_at().time_since_epoch())
+                                      .count());
+    o["state_dir"] = cfg.state_dir;
+    o["log_level"] = conf::to_string(cfg.log.level);
+    o["connections"] = gw.connection_count();
+    json::array ls;
+    for (const auto& l : gw.listeners()) {
+        json::object lo;
+        lo["protocol"] = l.proto;
+        lo["address"] = l.endpoint.address().to_string();
+        lo["port"] = l.endpoint.port();
+        lo["queue"] = l.queue.empty() ? cfg.default_queue : l.queue;
+        ls.push_back(std::move(lo));
+    }
+    o["listeners"] = std::move(ls);
+    json::object by_state;
+    json::object by_queue;
+    for (const auto& [name, q] : cfg.queues) by_queue[name] = 0;
+    for (const auto& r : gw.spool().list()) {
+        auto s = spool::ipp_name(r.state);
+        by_state[s] = (by_state.contains(s) ? by_state[s].as_int64() : 0) + 1;
+        if (!r.meta.queue.empty())
+            by_queue[r.meta.queue] = (by_queue.contains(r.meta.queue) ? by_queue[r.meta.queue].as_int64() : 0) + 1;
+    }
+    o["jobs_by_state"] = std::move(by_state);
+    o["jobs_by_queue"] = std::move(by_queue);
+    o["default_queue"] = cfg.default_queue;
+    json::object sp;
+    sp["jobs"] = u.jobs;
+    sp["bytes"] = u.committed_bytes;
+    sp["receiving_bytes"] = u.reserved_bytes;
+    sp["max_job_size"] = lim.max_job_size;
+    sp["max_total_size"] = lim.max_total_size;
+    sp["min_free_space"] = lim.min_free_space;
+    sp["commits"] = u.commits;
+    sp["commit_batches"] = u.commit_batches;
+    o["spool"] = std::move(sp);
+    return o;
+}
+
+asio::awaitable<void> send(Conn& c, const std::string& bytes) {
+    co_await asio::async_write(c.socket, asio::buffer(bytes), asio::use_awaitable);
+}
+
+asio::awaitable<void> cmd_cat(app::Gateway& gw, Conn& c, std::uint64_t id) {
+    auto opened = co_await net::run_blocking(gw.pool(), [&gw, id] { return gw.spool().open_document(id); });
+    if (!opened) {
+        if (opened.error() == spool::errc::corrupt)
+            gw.log().error({.event = "job_corrupt", .job_id = id, .proto = "ctl"}, "cat: {}", opened.error().message());
+        co_await send(c, error_frame(opened.error() == spool::errc::not_found ? "not_found" : "corrupt",
+                                     opened.error().message()));
+        co_return;
+    }
+    std::unique_ptr<spool::DocumentReader> reader = std::move(*opened);
+    std::uint64_t sent = 0;
+    for (;;) {
+        // Gather up to ~1 MiB of authenticated plaintext per hop to the pool.
+        auto chunk = co_await net::run_blocking(gw.pool(), [&reader]() -> spool::Result<std::string> {
+            std::string out;
+            while (out.size() < (1u << 20)) {
+                auto next = reader->next();
+                if (!next) return next.error();
+                if (next->empty()) break;
+                out.append(reinterpret_cast<const char*>(next->data()), next->size());
+            }
+            return out;
+        });
+        if (!chunk) {
+            gw.log().error({.event = "job_corrupt", .job_id = id, .proto = "ctl"},
+                           "cat: segment failed authentication after {} bytes", sent);
+            co_await send(c, error_frame("corrupt", chunk.error().message()));
+            co_return;
+        }
+        if (chunk->empty()) break;
+        sent += chunk->size();
+        co_await send(c, frame(kData, *chunk));
+    }
+    json::object end;
+    end["size"] = sent;
+    co_await send(c, frame(kEnd, json::serialize(end)));
+}
+
+asio::awaitable<void> handle(app::Gateway& gw, Conn& c, const json::object& req) {
+    auto cmd_v = req.if_contains("cmd");
+    std::string cmd = cmd_v && cmd_v->is_string() ? std::string(cmd_v->as_string()) : "";
+    std::uint64_t id = 0;
+    if (auto v = req.if_contains("id"); v && v->is_int64() && v->as_int64() > 0)
+        id = static_cast<std::uint64_t>(v->as_int64());
+    else if (v && v->is_uint64())
+        id = v->as_uint64();
+    if (cmd == "status") {
+        co_await send(c, frame(kJson, json::serialize(status_json(gw))));
+    } else if (cmd == "jobs") {
+        json::array a;
+        for (const auto& r : gw.spool().list()) a.push_back(job_json(r));
+        co_await send(c, frame(kJson, json::serialize(a)));
+    } else if (cmd == "show" || cmd == "cat" || cmd == "rm") {
+        if (id == 0) {
+            co_await send(c, error_frame("bad_request", "a positive job id is required"));
+            co_return;
+        }
+        auto rec = gw.spool().find(id);
+        if (!rec) {
+            co_await send(c, error_frame("not_found", "no job " + std::to_string(id)));
+            co_return;
+        }
+        if (cmd == "show") {
+            json::object o = job_json(*rec);
+            o["peer"] = rec->meta.peer;
+            o["document_format"] = rec->meta.document_format;
+            o["updated"] = spool::rfc3339(rec->updated_ms);
+            o["sealed_size"] = rec->sealed_size;
+            o["storage"] = rec->inline_doc ? "index" : "file";
+            co_await send(c, frame(kJson, json::serialize(o)));
+        } else if (cmd == "cat") {
+            co_await cmd_cat(gw, c, id);
+        } else {
+            auto removed = co_await net::run_blocking(gw.pool(), [&gw, id] { return gw.spool().remove(id); });
+            if (!removed) {
+                co_await send(c, error_frame("failed", removed.error().message()));
+                co_return;
+            }
+            gw.log().info({.event = "job_shredded", .job_id = id, .queue = rec->meta.queue, .proto = "ctl"},
+                          "job removed by an administrator (key destroyed, files deleted)");
+            json::object o;
+            o["removed"] = id;
+            co_await send(c, frame(kJson, json::serialize(o)));
+        }
+    } else {
+        co_await send(c, error_frame("bad_request", "unknown command"));
+    }
+}
+
+asio::awaitable<void> control_session(app::Gateway& gw, stream_protocol::socket socket) {
+    auto conn = std::make_shared<Conn>(std::move(socket));
+    std::uint64_t reg = gw.register_connection([conn] {
+        boost::system::error_code ec;
+        conn->socket.close(ec);
+    });
+    if (reg == 0) co_return;
+    struct Unregister {
+        app::Gateway& gw;
+        std::uint64_t id;
+        ~Unregister() { gw.unregister_connection(id); }
+    } unregister{gw, reg};
+    asio::streambuf buf(kMaxRequest);
+    auto [ec, n] = co_await asio::async_read_until(conn->socket, buf, '\n', asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+        if (ec == asio::error::not_found)
+            co_await send(*conn, error_frame("bad_request", "request too long"));
+        co_return;
+    }
+    std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + static_cast<long>(n));
+    boost::system::error_code jec;
+    json::value v = json::parse(line, jec);
+    if (jec || !v.is_object()) {
+        co_await send(*conn, error_frame("bad_request", "request is not a JSON object"));
+        co_return;
+    }
+    co_await handle(gw, *conn, v.as_object());
+}
+
+}  // namespace
+
+asio::awaitable<void> control_accept_loop(app::Gateway& gw, stream_protocol::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || gw.stopping()) co_return;
+        if (ec) continue;
+        asio::co_spawn(acceptor.get_executor(), control_session(gw, std::move(socket)),
+                       [&gw](std::exception_ptr e) {
+                           if (!e) return;
+                           try {
+                               std::rethrow_exception(e);
+                           } catch (const std::exception& x) {
+                               gw.log().debug({.event = "control_session_ended", .proto = "ctl"}, "{}", x.what());
+                           }
+                       });
+    }
+}
+
+}  // namespace pg::ctl

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gateway/net/raw_session.hpp"
+
+#include <array>
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "gateway/app/gateway.hpp"
+#include "gateway/net/async.hpp"
+#include "gateway/service/intake.hpp"
+
+namespace pg::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 256 * 1024;
+
+struct Connection {
+    explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    bool aborted = false;
+
+    // Abortive close: the peer sees a reset, never a clean end it could take
+    // for "job accepted".
+    void reset() {
+        boost::system::error_code ec;
+        socket.set_option(asio::socket_base::linger(true, 0), ec);
+        socket.close(ec);
+    }
+};
+
+}  // namespace
+
+std::string endpoint_string(const tcp::endpoint& ep) {
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    if (a.is_v6()) return fmt::format("[{}]:{}", a.to_string(), ep.port());
+    return fmt::format("{}:{}", a.to_string(), ep.port());
+}
+
+asio::awaitable<void> raw_accept_loop(app::Gateway& gw, tcp::acceptor& acceptor, std::string queue) {
+    asio::steady_timer backoff(acceptor.get_executor());
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (gw.stopping() || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
+        if (ec) {
+            // EMFILE/ENFILE: back off briefly instead of spinning on accept.
+            gw.log().warn({.event = "accept_failed", .proto = "raw"}, "accept failed: {}", ec.message());
+            backoff.expires_after(std::chrono::milliseconds(100));
+            co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        asio::co_spawn(acceptor.get_executor(), raw_session(gw, std::move(socket), queue),
+                       [&gw](std::exception_ptr e) {
+                           if (!e) return;
+                           try {
+                               std::rethrow_exception(e);
+                           } catch (const std::exception& x) {
+                               gw.log().error({.event = "session_failed", .proto = "raw"}, "raw session failed: {}",
+                                              x.what());
+                           }
+                       });
+    }
+}
+
+asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::string queue) {
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    boost::system::error_code ec;
+    auto remote = conn->socket.remote_endpoint(ec);
+    if (ec) co_return;
+    const std::string peer = endpoint_string(remote);
+
+    std::uint64_t conn_id = gw.register_connection([conn] {
+        conn->aborted = true;
+        conn->reset();
+    });
+    if (conn_id == 0) {
+        gw.log().warn({.event = "connection_refused", .peer = peer, .proto = "raw"},
+                      "too many connections (limits.max_connections); closing");
+        conn->reset();
+        co_return;
+    }
+    struct Unregister {
+        app::Gateway& gw;
+        std::uint64_t id;
+        ~Unregister() { gw.unregister_connection(id); }
+    } unregister{gw, conn_id};
+
+    const auto cfg = gw.config_ptr();
+    if (queue.empty()) queue = cfg->default_queue;
+    if (!cfg->queues.count(queue)) {
+        gw.log().warn({.event = "job_refused", .queue = queue, .peer = peer, .proto = "raw"},
+                      "queue no longer configured; refusing the job");
+        conn->reset();
+        co_return;
+    }
+    spool::JobMeta meta;
+    meta.queue = queue;
+    meta.user = remote.address().to_string();
+    meta.peer = peer;
+    meta.protocol = "raw";
+    meta.document_format = "application/octet-stream";
+
+    auto begun = gw.spool().begin_job(std::move(meta));
+    if (!begun) {
+        gw.log().warn({.event = "job_refused", .queue = queue, .peer = peer, .proto = "raw"}, "job refused: {}",
+                      begun.error().message());
+        conn->reset();
+        co_return;
+    }
+    std::unique_ptr<spool::JobWriter> writer = std::move(*begun);
+    const log::Fields base{.queue = queue, .peer = peer, .proto = "raw"};
+    log::Fields fields = base;
+    fields.job_id = writer->id();
+
+    std::vector<std::byte> buf(kReadChunk);
+    asio::steady_timer idle(conn->socket.get_executor());
+    enum class End { eof, dropped, idle } end = End::eof;
+    for (;;) {
+        idle.expires_after(cfg->limits.idle_timeout);
+        auto r = co_await (conn->socket.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable)) ||
+                           idle.async_wait(asio::as_tuple(asio::use_awaitable)));
+        if (conn->aborted) break;
+        if (r.index() == 1) {
+            end = End::idle;
+            break;
+        }
+        auto [rec, n] = std::get<0>(r);
+        if (n > 0) {
+            auto appended = co_await run_blocking(gw.pool(), [&writer, &buf, n = n] {
+                return writer->append(std::span<const std::byte>(buf.data(), n));
+            });
+            if (!appended) {
+                log::Fields refused = fields;
+                refused.event = "job_refused";
+                gw.log().warn(refused, "job refused after {} bytes: {}", writer->size(), appended.error().message());
+                co_await run_blocking(gw.pool(), [&writer] { writer->discard(); });
+                conn->reset();
+                co_return;
+            }
+        }
+        if (conn->aborted) break;
+        if (rec == asio::error::eof) {
+            end = End::eof;
+            break;
+        }
+        if (rec) {
+            end = End::dropped;
+            break;
+        }
+    }
+    if (conn->aborted) {
+        gw.log().warn(fields, "job aborted at shutdown after {} bytes; nothing kept", writer->size());
+        co_await run_blocking(gw.pool(), [&writer] { writer->discard(); });
+        co_return;
+    }
+    if (end != End::eof && writer->size() == 0) {
+        gw.log().debug(base, "connection ended without data; no job");
+        co_await run_blocking(gw.pool(), [&writer] { writer->discard(); });
+        conn->reset();
+        co_return;
+    }
+    if (end == End::idle)
+        gw.log().info(fields, "client idle for {} ms; ending the job with what arrived",
+                      cfg->limits.idle_timeout.count());
+    else if (end == End::dropped)
+        gw.log().info(fields, "client dropped the connection without half-close; keeping what arrived");
+
+    auto committed = co_await service::finish_and_commit(gw, std::move(writer), fields);
+    if (!committed) {
+        conn->reset();
+        co_return;
+    }
+    // Only now may the client learn the job is safe: close our side.
+    conn->socket.shutdown(tcp::socket::shutdown_send, ec);
+    conn->socket.close(ec);
+}
+
+}  // namespace pg::net

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+// Intake: the one place every protocol ends a received job: finish the writer,
+// commit it (group commit), and log EVENT=job_committed or the refusal.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "gateway/log/log.hpp"
+#include "gateway/spool/spool.hpp"
+
+namespace pg::app { class Gateway; }
+
+namespace pg::service {
+
+// Seals and syncs the document on the blocking pool, then commits. On success the
+// job is durable and visible. On failure the job is gone and the error logged.
+boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::Gateway& gw,
+                                                                         std::unique_ptr<spool::JobWriter> writer,
+                                                                         const log::Fields& fields);
+
+}  // namespace pg::service

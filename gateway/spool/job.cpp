@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gateway/spool/job.hpp"
+
+#include <ctime>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace pg::spool {
+
+std::string_view ipp_name(JobState s) {
+    switch (s) {
+    case JobState::held: return "pending-held";
+    case JobState::pending: return "pending";
+    case JobState::processing: return "processing";
+    case JobState::completed: return "completed";
+    case JobState::aborted: return "aborted";
+    case JobState::canceled: return "canceled";
+    }
+    return "unknown";
+}
+
+int ipp_enum(JobState s) {
+    switch (s) {
+    case JobState::held: return 4;
+    case JobState::pending: return 3;
+    case JobState::processing: return 5;
+    case JobState::completed: return 9;
+    case JobState::aborted: return 8;
+    case JobState::canceled: return 7;
+    }
+    return 3;
+}
+
+std::optional<JobState> state_from_int(int v) {
+    switch (v) {
+    case 1: return JobState::held;
+    case 2: return JobState::pending;
+    case 3: return JobState::processing;
+    case 7: return JobState::canceled;
+    case 8: return JobState::aborted;
+    case 9: return JobState::completed;
+    default: return std::nullopt;
+    }
+}
+
+std::string encode_meta(const JobMeta& m) {
+    boost::json::object o;
+    o["v"] = 1;
+    o["queue"] = m.queue;
+    o["user"] = m.user;
+    o["name"] = m.name;
+    o["peer"] = m.peer;
+    o["protocol"] = m.protocol;
+    o["document_format"] = m.document_format;
+    return boost::json::serialize(o);
+}
+
+Result<JobMeta> decode_meta(std::string_view json) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(json, ec);
+    if (ec || !v.is_object()) return make_error_code(errc::corrupt);
+    const auto& o = v.as_object();
+    JobMeta m;
+    auto get = [&](const char* k, std::string& out) {
+        if (auto* p = o.if_contains(k); p && p->is_string()) out = std::string(p->as_string());
+    };
+    get("queue", m.queue);
+    get("user", m.user);
+    get("name", m.name);
+    get("peer", m.peer);
+    get("protocol", m.protocol);
+    get("document_format", m.document_format);
+    return m;
+}
+
+std::string rfc3339(std::int64_t unix_ms) {
+    std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
+}
+
+namespace {
+class Category final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "pg.spool"; }
+    std::string message(int ev) const override {
+        switch (static_cast<errc>(ev)) {
+        case errc::ok: return "ok";
+        case errc::job_too_large: return "job exceeds spool.max_job_size";
+        case errc::quota_exceeded: return "spool quota (spool.max_total_size) reached";
+        case errc::low_disk_space: return "free disk space below spool.min_free_space";
+        case errc::io_error: return "spool I/O error";
+        case errc::not_found: return "no such job";
+        case errc::corrupt: return "job data failed authentication (tampered or corrupt)";
+        case errc::shutting_down: return "gateway is shutting down";
+        case errc::bad_state: return "job state does not allow this";
+        }
+        return "unknown spool error";
+    }
+};
+}  // namespace
+
+const boost::system::error_category& category() noexcept {
+    static const Category c;
+    return c;
+}
+
+}  // namespace pg::spool

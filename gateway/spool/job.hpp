@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// A spooled job as the rest of the gateway sees it: identity, state and the
+// (decrypted, in-memory) metadata. docs/job-states.md is the state machine.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+namespace pg::spool {
+
+template <class T>
+using Result = boost::system::result<T>;
+
+// Durable job states (docs/job-states.md). `receiving` never reaches the index:
+// a job exists in the index only from its commit on.
+enum class JobState : int {
+    held = 1,        // committed, waiting for a release (IPP pending-held)
+    pending = 2,     // routed, waiting for its worker (IPP pending)
+    processing = 3,  // being sent (IPP processing)
+    completed = 9,   // IPP completed
+    aborted = 8,     // IPP aborted
+    canceled = 7,    // IPP canceled
+};
+
+// IPP job-state keyword: "pending-held", "pending", "processing", ...
+std::string_view ipp_name(JobState s);
+std::optional<JobState> state_from_int(int v);
+// RFC 8011 §5.3.7 enum value (3 pending, 4 pending-held, 5 processing, 7 canceled, 8 aborted, 9 completed).
+int ipp_enum(JobState s);
+
+// Everything about a job that says anything about a user or a document. Stored
+// only encrypted (sealed JSON, see spool.cpp); plain in memory.
+struct JobMeta {
+    std::string queue;
+    std::string user;             // owner, sanitised at intake
+    std::string name;             // title
+    std::string peer;             // "ADDR:PORT" of the submitting client
+    std::string protocol;         // ipp | lpd | raw
+    std::string document_format;  // MIME type when known, else application/octet-stream
+
+    friend bool operator==(const JobMeta&, const JobMeta&) = default;
+};
+
+std::string encode_meta(const JobMeta& m);
+Result<JobMeta> decode_meta(std::string_view json);
+
+struct JobRecord {
+    std::uint64_t id = 0;
+    JobState state = JobState::held;
+    std::int64_t created_ms = 0;  // Unix epoch milliseconds
+    std::int64_t updated_ms = 0;
+    std::uint64_t size = 0;        // plaintext document bytes
+    std::uint64_t sealed_size = 0; // bytes at rest
+    bool inline_doc = false;       // document sealed inside the index row, not a file
+    JobMeta meta;
+};
+
+// Spool errors: one category, so intake can map each to its protocol reply.
+enum class errc {
+    ok = 0,
+    job_too_large = 1,   // spool.max_job_size
+    quota_exceeded,      // spool.max_total_size
+    low_disk_space,      // spool.min_free_space or ENOSPC
+    io_error,            // other file or SQLite failure
+    not_found,
+    corrupt,             // authentication failed: tampered, truncated or wrong key
+    shutting_down,
+    bad_state,           // the job's state does not allow the operation
+};
+const boost::system::error_category& category() noexcept;
+inline boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), category()};
+}
+
+// RFC 3339 UTC with milliseconds: 2026-11-25T08:00:00.123Z
+std::string rfc3339(std::int64_t unix_ms);
+
+}  // namespace pg::spool
+
+template <>
+struct boost::system::is_error_code_enum<pg::spool::errc> : std::true_type {};

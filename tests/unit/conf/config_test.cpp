@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: Apache-2.0
+// Unit tests for pg::conf (conf/config.hpp): malformed input first, then each key's
+// rules, overrides, and the repository's conf/printgate.yaml.
+#include "conf/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+using namespace pg::conf;
+using namespace std::chrono_literals;
+using Lines = std::vector<std::string>;
+
+namespace {
+
+ParseResult run(std::string_view yaml, std::vector<Override> overrides = {},
+                std::string_view base_dir = "/etc/printgate") {
+    return parse(yaml, "t.yaml", base_dir, overrides);
+}
+
+Lines errors(std::string_view yaml, std::vector<Override> overrides = {}) {
+    Lines out;
+    for (const auto& d : run(yaml, std::move(overrides)).errors) out.push_back(d.to_string());
+    return out;
+}
+
+// The single error of a document.
+std::string error(std::string_view yaml, std::vector<Override> overrides = {}) {
+    const Lines all = errors(yaml, std::move(overrides));
+    INFO("yaml: " << yaml);
+    REQUIRE(all.size() == 1);
+    return all.front();
+}
+
+Config ok(std::string_view yaml, std::vector<Override> overrides = {}) {
+    const auto r = run(yaml, std::move(overrides));
+    for (const auto& d : r.errors) UNSCOPED_INFO(d.to_string());
+    REQUIRE(r.ok());
+    return r.config;
+}
+
+std::string repeat(std::string_view s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+}
+
+// `levels` nested block maps "k:", the innermost holding `leaf`.
+std::string nested_maps(int levels, std::string_view leaf) {
+    std::string out;
+    for (int i = 0; i < levels; ++i) out += std::string(2 * static_cast<std::size_t>(i), ' ') + "k:\n";
+    out += std::string(2 * static_cast<std::size_t>(levels), ' ') + std::string(leaf) + "\n";
+    return out;
+}
+
+std::string source_dir() {
+#ifdef PG_SOURCE_DIR
+    return PG_SOURCE_DIR;
+#else
+    std::string file = __FILE__;  // .../tests/unit/conf/config_test.cpp
+    return file.substr(0, file.rfind("/tests/unit/conf/"));
+#endif
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Malformed documents
+
+TEST_CASE("YAML syntax errors are located", "[conf][malformed]") {
+    CHECK(error("a: b: c\n") == "t.yaml:1:5: invalid YAML: illegal map value");
+    CHECK(error("listen:\n  raw: [127.0.0.1:9100\n") == "t.yaml:3:1: invalid YAML: end of sequence flow not found");
+    CHECK(error("log:\n\tlevel: info\n").rfind("t.yaml:2:", 0) == 0);
+    CHECK(error("state_dir: \"abc\n").find("invalid YAML") != std::string::npos);
+    // An unquoted IPv6 address starts a flow list.
+    CHECK(error("listen:\n  ipp: [::1]:631\n") == "t.yaml:2:13: invalid YAML: end of map not found");
+}
+
+TEST_CASE("several documents in one file are refused", "[conf][malformed]") {
+    CHECK(error("log: {level: info}\n---\nlog: {level: debug}\n") ==
+          "t.yaml:3: more than one YAML document; printgate reads exactly one");
+    CHECK(error("---\n---\n") == "t.yaml:2: more than one YAML document; printgate reads exactly one");
+}
+
+TEST_CASE("an empty document means all defaults", "[conf][malformed]") {
+    for (const char* text : {"", "\n\n", "# nothing here\n", "---\n", "---\n...\n"}) {
+        INFO(text);
+        const Config c = ok(text);
+        CHECK(c.state_dir == "/var/lib/printgate");
+        CHECK(c.queues.size() == 1);
+        CHECK(c.queues.count("default") == 1);
+        CHECK(c.default_queue == "default");
+        CHECK(c.listen.raw.empty());
+        CHECK(c.listen.ipp.empty());
+        CHECK(c.spool.max_job_size == (2ull << 30));
+        CHECK(c.spool.max_total_size == (20ull << 30));
+        CHECK(c.spool.min_free_space == (256ull << 20));
+        CHECK(c.log.level == LogLevel::info);
+        CHECK(c.limits.max_connections == 512);
+        CHECK(c.limits.idle_timeout == 5min);
+        CHECK(c.limits.shutdown_timeout == 10s);
+        CHECK(c.control_socket.empty());
+        CHECK(c.master_key_file.empty());
+    }
+}
+
+TEST_CASE("the top level must be a map", "[conf][malformed]") {
+    CHECK(error("- a\n- b\n") == "t.yaml:1:1: expected a map of settings at the top level, got a list");
+    CHECK(error("hello\n") == "t.yaml:1:1: expected a map of settings at the top level, got 'hello'");
+}
+
+TEST_CASE("documents over 1 MiB are refused", "[conf][malformed]") {
+    std::string big = "# " + std::string(max_config_bytes, 'x') + "\n";
+    CHECK(error(big) == "t.yaml: the text is " + std::to_string(big.size()) + " bytes, over the 1 MiB limit");
+    // Just under the limit is read.
+    std::string fits = "#" + std::string(max_config_bytes - 2, 'x') + "\n";
+    CHECK(run(fits).ok());
+}
+
+TEST_CASE("nesting deeper than 32 levels is refused", "[conf][malformed]") {
+    // The top-level map is level 1, so 31 lists inside it make 32 levels: allowed.
+    CHECK(error("x: " + repeat("[", 31) + repeat("]", 31)) == "t.yaml:1:1: unknown key 'x'");
+    CHECK(error("x: " + repeat("[", 32) + repeat("]", 32)) == "t.yaml:1:35: nesting deeper than 32 levels");
+    CHECK(error(nested_maps(31, "v")) == "t.yaml:1:1: unknown key 'k'");
+    CHECK(error(nested_maps(32, "k: v")) == "t.yaml:33:65: nesting deeper than 32 levels");
+    // Far too deep for yaml-cpp's recursion: refused by the pre-scan, before parsing.
+    CHECK(error("x: " + repeat("[", 100000)) == "t.yaml:1:68: nesting deeper than 32 levels");
+    CHECK(error(repeat("- ", 5000) + "x\n") == "t.yaml:1:129: nesting deeper than 32 levels");
+    CHECK(error(nested_maps(2000, "v")).rfind("t.yaml:65:", 0) == 0);
+    // Block scalars are text, however indented.
+    std::string block = "queues:\n  q:\n    description: |\n";
+    for (int i = 0; i < 80; ++i) block += std::string(6 + static_cast<std::size_t>(i), ' ') + "line\n";
+    CHECK(ok(block).queues.at("q").description.size() == 80 * 5 + 79 * 80 / 2);
+}
+
+TEST_CASE("aliases cannot recurse or explode", "[conf][malformed]") {
+    CHECK(error("a: &x [*x]\n") == "t.yaml:1:4: nesting deeper than 32 levels");
+    std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n";
+    for (char c = 'b'; c <= 'h'; ++c) {
+        const char prev = static_cast<char>(c - 1);
+        laughs += std::string(1, c) + ": &" + c + " [";
+        for (int i = 0; i < 9; ++i) laughs += std::string(i ? ", *" : "*") + prev;
+        laughs += "]\n";
+    }
+    const std::string e = error(laughs);
+    CHECK(e.find("too many values once aliases are expanded") != std::string::npos);
+    // Ordinary aliases are fine.
+    const Config c = ok("queues:\n  a: &q {description: same}\n  b: *q\ndefault_queue: a\n");
+    CHECK(c.queues.at("b").description == "same");
+}
+
+TEST_CASE("keys must be unique plain text", "[conf][malformed]") {
+    CHECK(error("log: {level: info}\nlog: {level: debug}\n") == "t.yaml:2:1: duplicate key 'log' (first at line 1)");
+    CHECK(error("? [a]\n: b\n") == "t.yaml:1:3: a key must be plain text, got a list");
+}
+
+TEST_CASE("wrong types name what was expected", "[conf][malformed]") {
+    CHECK(error("spool:\n  max_job_size: {a: 1}\n") == "t.yaml:2:17: expected a size like 100MiB, got a map");
+    CHECK(error("spool:\n  max_job_size: [1]\n") == "t.yaml:2:17: expected a size like 100MiB, got a list");
+    CHECK(error("limits:\n  idle_timeout: {}\n") ==
+          "t.yaml:2:17: expected a duration like 30s, 5m or 24h, got a map");
+    CHECK(error("state_dir: [a]\n") == "t.yaml:1:12: expected a path, got a list");
+    CHECK(error("spool: 5\n") == "t.yaml:1:8: expected a map of settings, got '5'");
+    CHECK(error("listen: [127.0.0.1:9100]\n") == "t.yaml:1:9: expected a map of settings, got a list");
+    CHECK(error("queues: [a]\n") == "t.yaml:1:9: expected a map from queue name to queue settings, got a list");
+    CHECK(error("queues:\n  q: {description: [x]}\n") == "t.yaml:2:20: expected a text, got a list");
+    CHECK(error("log:\n  level: {x: 1}\n") == "t.yaml:2:10: expected a log level, got a map");
+}
+
+TEST_CASE("null where a value is expected is an error", "[conf][malformed]") {
+    CHECK(error("log:\n  level:\n") == "t.yaml:2:3: expected a log level, got nothing (null)");
+    CHECK(error("log:\n  level: ~\n") == "t.yaml:2:10: expected a log level, got nothing (null)");
+    CHECK(error("state_dir:\nlog: {}\n") == "t.yaml:1:1: expected a path, got nothing (null)");
+    CHECK(error("listen:\n  raw: null\n") ==
+          "t.yaml:2:8: expected an address like 127.0.0.1:9100 or {address: ..., queue: ...} or a list of them, "
+          "got nothing (null)");
+    CHECK(error("default_queue: ~\n") == "t.yaml:1:16: expected a queue name, got nothing (null)");
+    // A section whose keys are all commented out is simply empty.
+    CHECK(run("spool:\n  # max_job_size: 1GiB\nlog:\nlimits: ~\nlisten:\n").ok());
+    // Quoted "null" is text.
+    CHECK(error("log:\n  level: \"null\"\n").find("unknown log level 'null'") != std::string::npos);
+}
+
+TEST_CASE("all errors are reported together, in file order", "[conf][malformed]") {
+    const std::string yaml =
+        "limits:\n"
+        "  idle_timeout: 30\n"
+        "listen:\n"
+        "  raw: 300.1.1.1:9100\n"
+        "  ipp: localhost\n"
+        "spool:\n"
+        "  max_job_size: abc\n"
+        "log:\n"
+        "  level: loud\n"
+        "colour: red\n";
+    const Lines expected{
+        "t.yaml:2:17: duration needs a unit (ms, s, m, h, d), got '30'",
+        "t.yaml:4:8: bad address '300.1.1.1:9100': '300.1.1.1' is not an IPv4 address (host names other than "
+        "localhost are not resolved; IPv6 goes in brackets)",
+        "t.yaml:5:8: bad address 'localhost': the port is missing (expected HOST:PORT)",
+        "t.yaml:7:17: expected a size like 100MiB, got 'abc'",
+        "t.yaml:9:10: unknown log level 'loud' (expected: trace, debug, info, warning, error, critical, off)",
+        "t.yaml:10:1: unknown key 'colour'",
+    };
+    CHECK(errors(yaml) == expected);
+}
+
+TEST_CASE("parse never throws on odd input", "[conf][malformed]") {
+    const char* inputs[] = {
+        "\t",        "&a",           "*b\n",          "!!binary x",   "? \n: \n",     "a: !!map {}",
+        "{{{{",      "]]]]",         "'",             "\"\\",         "%YAML 1.2\n",  "key: *unknown",
+        "- - - -",   "a: |\n  x\n b", "!<tag> {}: 1", "a: {b: [c, {d: e}]}\n...\n...",
+    };
+    for (const char* text : inputs) {
+        INFO(text);
+        CHECK_NOTHROW(run(text));
+    }
+    const std::string with_nul("log:\n  level: in\0fo\n", 20);
+    CHECK_NOTHROW(run(with_nul));
+}
+
+// ---------------------------------------------------------------------------------------
+// Diagnostics
+
+TEST_CASE("Diagnostic::to_string drops unknown parts", "[conf][diagnostic]") {
+    CHECK(Diagnostic{"a.yaml", 3, 7, "msg"}.to_string() == "a.yaml:3:7: msg");
+    CHECK(Diagnostic{"a.yaml", 3, 0, "msg"}.to_string() == "a.yaml:3: msg");
+    CHECK(Diagnostic{"a.yaml", 0, 0, "msg"}.to_string() == "a.yaml: msg");
+    CHECK(Diagnostic{"--set", 2, 0, "log.level: msg"}.to_string() == "--set:2: log.level: msg");
+}
+
+TEST_CASE("scalars in messages are escaped and shortened", "[conf][diagnostic]") {
+    CHECK(error("log:\n  level: \"a\\tb\"\n").find("'a\\x09b'") != std::string::npos);
+    const std::string e = error("log:\n  level: " + std::string(200, 'z') + "\n");
+    CHECK(e.find("'" + std::string(60, 'z') + "...'") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------
+// Unknown keys
+
+TEST_CASE("unknown keys are errors, with a suggestion when close", "[conf][keys]") {
+    CHECK(error("queue:\n  default: {}\n") == "t.yaml:1:1: unknown key 'queue', did you mean 'queues'?");
+    CHECK(error("listen:\n  rwa: 127.0.0.1:9100\n") == "t.yaml:2:3: unknown key 'rwa' in 'listen', did you mean 'raw'?");
+    CHECK(error("listen:\n  http: 127.0.0.1:80\n") == "t.yaml:2:3: unknown key 'http' in 'listen', did you mean 'ipp'?");
+    CHECK(error("spool:\n  max_jobsize: 1GiB\n") ==
+          "t.yaml:2:3: unknown key 'max_jobsize' in 'spool', did you mean 'max_job_size'?");
+    CHECK(error("State_Dir: /x\n") == "t.yaml:1:1: unknown key 'State_Dir', did you mean 'state_dir'?");
+    CHECK(error("colour: red\n") == "t.yaml:1:1: unknown key 'colour'");
+    CHECK(error("queues:\n  q: {descr: x}\n") == "t.yaml:2:7: unknown key 'descr' in 'queues.q'");
+    CHECK(error("limits:\n  max_conections: 5\n") ==
+          "t.yaml:2:3: unknown key 'max_conections' in 'limits', did you mean 'max_connections'?");
+    CHECK(error("log:\n  lvl: info\n") == "t.yaml:2:3: unknown key 'lvl' in 'log', did you mean 'level'?");
+}
+
+// ---------------------------------------------------------------------------------------
+// Addresses
+
+TEST_CASE("parse_endpoint accepts IPv4, bracketed IPv6 and two names", "[conf][listen]") {
+    CHECK(parse_endpoint("127.0.0.1:9100") == Endpoint{"127.0.0.1", 9100, ""});
+    CHECK(parse_endpoint("localhost:631") == Endpoint{"127.0.0.1", 631, ""});
+    CHECK(parse_endpoint("*:515") == Endpoint{"0.0.0.0", 515, ""});
+    CHECK(parse_endpoint("[::1]:9100") == Endpoint{"::1", 9100, ""});
+    CHECK(parse_endpoint("[0:0:0::1]:1") == Endpoint{"::1", 1, ""});  // canonical form
+    CHECK(parse_endpoint("[::]:0") == Endpoint{"::", 0, ""});
+    CHECK(parse_endpoint("10.1.2.3:65535") == Endpoint{"10.1.2.3", 65535, ""});
+    CHECK(parse_endpoint("10.1.2.3:0") == Endpoint{"10.1.2.3", 0, ""});
+}
+
+TEST_CASE("parse_endpoint refuses bad addresses", "[conf][listen]") {
+    for (const char* text : {"", "300.1.1.1:9100", "127.0.0.1", "127.0.0.1:70000", "127.0.0.1:", "[::1]9100",
+                             "[::1]", "[::1:9100", "::1:9100", ":9100", "[]:1", "[*]:1", "printer.lan:9100",
+                             "1.2.3:9100", "01.2.3.4:1", "127.0.0.1:-1", "127.0.0.1:+1", "127.0.0.1:1x",
+                             "[127.0.0.1]:1", "[fe80::1%eth0]:1", " 127.0.0.1:1", "localhost :1"}) {
+        INFO(text);
+        CHECK_FALSE(parse_endpoint(text));
+    }
+    CHECK_FALSE(parse_endpoint(std::string_view("127.0.0.1\0:1", 12)));
+    CHECK_FALSE(parse_endpoint(std::string_view("[::1\0x]:1", 9)));
+}
+
+TEST_CASE("bad addresses in the file say what is wrong", "[conf][listen]") {
+    CHECK(error("listen:\n  raw: 300.1.1.1:9100\n") ==
+          "t.yaml:2:8: bad address '300.1.1.1:9100': '300.1.1.1' is not an IPv4 address (host names other than "
+          "localhost are not resolved; IPv6 goes in brackets)");
+    CHECK(error("listen:\n  raw: 127.0.0.1\n") ==
+          "t.yaml:2:8: bad address '127.0.0.1': the port is missing (expected HOST:PORT)");
+    CHECK(error("listen:\n  raw: 127.0.0.1:70000\n") ==
+          "t.yaml:2:8: bad address '127.0.0.1:70000': port 70000 is out of range (0-65535)");
+    CHECK(error("listen:\n  raw: \"[::1]9100\"\n") ==
+          "t.yaml:2:8: bad address '[::1]9100': expected ':' after ']' (like [::1]:631)");
+    CHECK(error("listen:\n  ipp: ::1:631\n") ==
+          "t.yaml:2:8: bad address '::1:631': an IPv6 address needs brackets, like [::1]:631");
+    CHECK(error("listen:\n  lpd: :515\n") == "t.yaml:2:8: bad address ':515': the host is empty (use * for all addresses)");
+    CHECK(error("listen:\n  lpd: \"*:x\"\n") == "t.yaml:2:8: bad address '*:x': port 'x' is not a number");
+    CHECK(error("listen:\n  ipps: [\"[::1]:631\", 127.0.0.1:99999]\n") ==
+          "t.yaml:2:23: bad address '127.0.0.1:99999': port 99999 is out of range (0-65535)");
+}
+
+TEST_CASE("listeners take one address or a list", "[conf][listen]") {
+    const Config c = ok(
+        "listen:\n"
+        "  ipp: [127.0.0.1:631, \"[::1]:631\"]\n"
+        "  ipps: localhost:8443\n"
+        "  lpd: []\n"
+        "  raw:\n"
+        "    - \"*:9100\"\n"
+        "    - 127.0.0.1:0\n");
+    CHECK(c.listen.ipp == std::vector<Endpoint>{{"127.0.0.1", 631, ""}, {"::1", 631, ""}});
+    CHECK(c.listen.ipps == std::vector<Endpoint>{{"127.0.0.1", 8443, ""}});
+    CHECK(c.listen.lpd.empty());
+    CHECK(c.listen.raw == std::vector<Endpoint>{{"0.0.0.0", 9100, ""}, {"127.0.0.1", 0, ""}});
+}
+
+TEST_CASE("one address cannot be used twice", "[conf][listen]") {
+    CHECK(errors(
+              "listen:\n"
+              "  ipp: 127.0.0.1:631\n"
+              "  raw: [127.0.0.1:631, localhost:631, 127.0.0.1:0, 127.0.0.1:0, \"[::1]:631\"]\n") ==
+          Lines{"t.yaml:3:9: address 127.0.0.1:631 is already used by listen.ipp (127.0.0.1:631 at line 2)",
+                "t.yaml:3:24: address 127.0.0.1:631 is already used by listen.ipp (127.0.0.1:631 at line 2)"});
+    // A wildcard overlaps every address of its family on that port, in either order.
+    CHECK(error("listen:\n  lpd: 10.0.0.1:9100\n  raw: \"*:9100\"\n") ==
+          "t.yaml:3:8: address 0.0.0.0:9100 is already used by listen.lpd (10.0.0.1:9100 at line 2)");
+    CHECK(error("listen:\n  raw: \"[::]:9100\"\n  lpd: \"[::1]:9100\"\n") ==
+          "t.yaml:3:8: address [::1]:9100 is already used by listen.raw ([::]:9100 at line 2)");
+    CHECK(run("listen:\n  raw: \"*:9100\"\n  lpd: \"[::1]:9100\"\n").ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Queues
+
+TEST_CASE("queues default to one queue named default", "[conf][queues]") {
+    const Config c = ok("log: {level: debug}\n");
+    REQUIRE(c.queues.size() == 1);
+    CHECK(c.queues.at("default") == QueueConfig{"default", "", QueueMode::hold});
+    CHECK(c.default_queue == "default");
+    CHECK(error("default_queue: office\n") == "t.yaml:1:16: default_queue 'office' is not one of the queues (default)");
+}
+
+TEST_CASE("queue settings", "[conf][queues]") {
+    const Config c = ok(
+        "queues:\n"
+        "  office: {description: Second floor, mode: hold}\n"
+        "  lab: {}\n"
+        "  print.example-1_x: ~\n"
+        "default_queue: lab\n");
+    REQUIRE(c.queues.size() == 3);
+    CHECK(c.queues.at("office") == QueueConfig{"office", "Second floor", QueueMode::hold});
+    CHECK(c.queues.at("lab") == QueueConfig{"lab", "", QueueMode::hold});
+    CHECK(c.queues.count("print.example-1_x") == 1);
+    CHECK(c.default_queue == "lab");
+    CHECK(ok("queues:\n  " + std::string(64, 'q') + ": {}\n").default_queue == std::string(64, 'q'));
+}
+
+TEST_CASE("queue errors", "[conf][queues]") {
+    CHECK(error("queues: {}\n") ==
+          "t.yaml:1:9: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
+    CHECK(error("queues:\n") ==
+          "t.yaml:1:1: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
+    CHECK(error("queues:\n  q:\n    mode: print\n") == "t.yaml:3:11: unknown mode 'print' (expected: hold)");
+    CHECK(error("queues:\n  q: text\n") == "t.yaml:2:6: expected a map of queue settings (or {}), got 'text'");
+    const std::string name_rule = ": use 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'";
+    CHECK(error("queues:\n  .hidden: {}\n") == "t.yaml:2:3: bad queue name '.hidden'" + name_rule);
+    CHECK(error("queues:\n  -x: {}\n") == "t.yaml:2:3: bad queue name '-x'" + name_rule);
+    CHECK(error("queues:\n  a/b: {}\n") == "t.yaml:2:3: bad queue name 'a/b'" + name_rule);
+    CHECK(error("queues:\n  \"\": {}\n") == "t.yaml:2:3: bad queue name ''" + name_rule);
+    CHECK(error("queues:\n  " + std::string(65, 'q') + ": {}\n").find("bad queue name") != std::string::npos);
+}
+
+TEST_CASE("default_queue rules", "[conf][queues]") {
+    CHECK(ok("queues:\n  only: {}\n").default_queue == "only");
+    CHECK(error("log: {level: info}\nqueues:\n  a: {}\n  b: {}\n") ==
+          "t.yaml:2:1: several queues are defined, so default_queue must name the one raw 9100 jobs go to (a, b)");
+    CHECK(error("queues: {a: {}, b: {}}\ndefault_queue: c\n") ==
+          "t.yaml:2:16: default_queue 'c' is not one of the queues (a, b)");
+    CHECK(error("queues: {office: {}, lab: {}}\ndefault_queue: ofice\n") ==
+          "t.yaml:2:16: default_queue 'ofice' is not one of the queues (office, lab), did you mean 'office'?");
+    CHECK(ok("queues: {a: {}, b: {}}\ndefault_queue: b\n").default_queue == "b");
+}
+
+TEST_CASE("raw listeners may feed a named queue", "[conf][queues][listen]") {
+    const Config c = ok(
+        "queues: {office: {}, lab: {}}\n"
+        "default_queue: office\n"
+        "listen:\n"
+        "  raw:\n"
+        "    - 127.0.0.1:9100\n"
+        "    - {address: 127.0.0.1:9101, queue: lab}\n"
+        "    - address: \"[::1]:9102\"\n"
+        "      queue: office\n");
+    CHECK(c.listen.raw == std::vector<Endpoint>{{"127.0.0.1", 9100, ""}, {"127.0.0.1", 9101, "lab"},
+                                                {"::1", 9102, "office"}});
+    CHECK(errors(
+              "queues: {office: {}, lab: {}}\n"
+              "default_queue: office\n"
+              "listen:\n"
+              "  raw:\n"
+              "    - {address: 127.0.0.1:9101, queue: labs}\n"
+              "    - {queue: lab}\n"
+              "    - {address: 127.0.0.1:9103, port: 1}\n"
+              "  ipp:\n"
+              "    - {address: 127.0.0.1:631}\n") ==
+          Lines{"t.yaml:5:40: queue 'labs' is not defined in 'queues', did you mean 'lab'?",
+                "t.yaml:6:7: missing 'address' (like address: 127.0.0.1:9100)",
+                "t.yaml:7:33: unknown key 'port' in 'listen.raw[2]'",
+                "t.yaml:9:7: expected an address like 127.0.0.1:631, got a map"});
+    CHECK(error("listen:\n  raw: {address: 127.0.0.1:9100}\n") ==
+          "t.yaml:2:8: expected an address like 127.0.0.1:9100 or {address: ..., queue: ...} or a list of them, "
+          "got a map");
+}
+
+// ---------------------------------------------------------------------------------------
+// Sizes and durations
+
+TEST_CASE("parse_size accepts bytes and units", "[conf][units]") {
+    CHECK(parse_size("0") == 0u);
+    CHECK(parse_size("4096") == 4096u);
+    CHECK(parse_size("4096B") == 4096u);
+    CHECK(parse_size("10KB") == 10000u);
+    CHECK(parse_size("3MB") == 3000000u);
+    CHECK(parse_size("2GB") == 2000000000u);
+    CHECK(parse_size("1TB") == 1000000000000u);
+    CHECK(parse_size("10KiB") == 10240u);
+    CHECK(parse_size("100MiB") == 100u << 20);
+    CHECK(parse_size("100 MiB") == 100u << 20);
+    CHECK(parse_size("2GiB") == 2ull << 30);
+    CHECK(parse_size("3TiB") == 3ull << 40);
+    CHECK(parse_size("100M") == 100u << 20);
+    CHECK(parse_size("4K") == 4096u);
+    CHECK(parse_size("1G") == 1ull << 30);
+    CHECK(parse_size("1.5GiB") == 3ull << 29);
+    CHECK(parse_size("0.5KB") == 500u);
+    CHECK(parse_size("1.1KiB") == 1126u);  // 1126.4 bytes, truncated
+    CHECK(parse_size("007MiB") == 7u << 20);
+    CHECK(parse_size("18446744073709551615") == 18446744073709551615ull);
+    CHECK(parse_size("16777215TiB") == 16777215ull << 40);
+}
+
+TEST_CASE("parse_size refuses bad text and overflow", "[conf][units]") {
+    for (const char* text : {"", "abc", "MiB", "-1", "+1", "1.5", "1.5B", "10XB", "10mib", "100  MiB", "1.",
+                             ".5G", "1..5G", "1 ", " 1", "1e3", "0x10", "1,000", "10 K B", "1_000",
+                             "18446744073709551616", "17179869184GiB", "16777216TiB", "99999999999999999999999KB",
+                             "18446744073709551615.5KiB"}) {
+        INFO(text);
+        CHECK_FALSE(parse_size(text));
+    }
+}
+
+TEST_CASE("parse_duration needs a unit", "[conf][units]") {
+    CHECK(parse_duration("250ms") == 250ms);
+    CHECK(parse_duration("30s") == 30s);
+    CHECK(parse_duration("5m") == 5min);
+    CHECK(parse_duration("24h") == 24h);
+    CHECK(parse_duration("7d") == 168h);
+    CHECK(parse_duration("1.5h") == 90min);
+    CHECK(parse_duration("0.25s") == 250ms);
+    CHECK(parse_duration("10 s") == 10s);
+    CHECK(parse_duration("0") == 0ms);
+    CHECK(parse_duration("0s") == 0ms);
+    for (const char* text : {"", "30", "1.5", "00", "abc", "5 min", "5min", "-1s", "1h30m", "s", "1S", "5M",
+                             "9999999999999999999d", "106751991167d", "1e3s"}) {
+        INFO(text);
+        CHECK_FALSE(parse_duration(text));
+    }
+    CHECK(parse_duration("106751991166d"));  // just fits in 64-bit milliseconds
+}
+
+TEST_CASE("sizes and durations in the file", "[conf][units]") {
+    const Config c = ok(
+        "spool:\n"
+        "  max_job_size: 1.5GiB\n"
+        "  max_total_size: 10 GB\n"
+        "  min_free_space: 0\n"
+        "limits:\n"
+        "  max_connections: 100000\n"
+        "  idle_timeout: 24h\n"
+        "  shutdown_timeout: 0\n");
+    CHECK(c.spool.max_job_size == 3ull << 29);
+    CHECK(c.spool.max_total_size == 10000000000ull);
+    CHECK(c.spool.min_free_space == 0u);
+    CHECK(c.limits.max_connections == 100000u);
+    CHECK(c.limits.idle_timeout == 24h);
+    CHECK(c.limits.shutdown_timeout == 0ms);
+    CHECK(ok("limits: {idle_timeout: 1s, shutdown_timeout: 10m, max_connections: 1}\n").limits.idle_timeout == 1s);
+}
+
+TEST_CASE("size and duration errors", "[conf][units]") {
+    CHECK(error("spool:\n  max_job_size: abc\n") == "t.yaml:2:17: expected a size like 100MiB, got 'abc'");
+    CHECK(error("spool:\n  max_job_size: 20000000TiB\n") ==
+          "t.yaml:2:17: size '20000000TiB' is too large (over 16 EiB)");
+    CHECK(error("spool:\n  max_job_size: 0\n") == "t.yaml:2:17: max_job_size must be at least 1 byte");
+    CHECK(error("spool:\n  max_job_size: 2GiB\n  max_total_size: 1GiB\n") ==
+          "t.yaml:3:19: max_total_size (1GiB) is smaller than max_job_size (2GiB)");
+    CHECK(error("spool:\n  max_job_size: 30GiB\n") ==
+          "t.yaml:2:17: max_total_size (20GiB) is smaller than max_job_size (30GiB)");
+    CHECK(error("limits:\n  idle_timeout: 30\n") == "t.yaml:2:17: duration needs a unit (ms, s, m, h, d), got '30'");
+    CHECK(error("limits:\n  idle_timeout: soon\n") ==
+          "t.yaml:2:17: expected a duration like 30s, 5m or 24h, got 'soon'");
+    CHECK(error("limits:\n  idle_timeout: 500ms\n") == "t.yaml:2:17: idle_timeout must be between 1s and 24h, got '500ms'");
+    CHECK(error("limits:\n  idle_timeout: 2d\n") == "t.yaml:2:17: idle_timeout must be between 1s and 24h, got '2d'");
+    CHECK(error("limits:\n  shutdown_timeout: 11m\n") ==
+          "t.yaml:2:21: shutdown_timeout must be between 0s and 10m, got '11m'");
+    CHECK(error("limits:\n  shutdown_timeout: 99999999999999999999d\n") ==
+          "t.yaml:2:21: duration '99999999999999999999d' is too long");
+    CHECK(error("limits:\n  max_connections: 0\n") ==
+          "t.yaml:2:20: max_connections must be between 1 and 100000, got '0'");
+    CHECK(error("limits:\n  max_connections: 100001\n") ==
+          "t.yaml:2:20: max_connections must be between 1 and 100000, got '100001'");
+    CHECK(error("limits:\n  max_connections: 99999999999999999999999\n") ==
+          "t.yaml:2:20: max_connections must be between 1 and 100000, got '99999999999999999999999'");
+    CHECK(error("limits:\n  max_connections: 1.5\n") == "t.yaml:2:20: expected a whole number, got '1.5'");
+    CHECK(error("limits:\n  max_connections: -1\n") == "t.yaml:2:20: expected a whole number, got '-1'");
+}
+
+// ---------------------------------------------------------------------------------------
+// Log level
+
+TEST_CASE("log levels", "[conf][log]") {
+    CHECK(ok("log: {level: trace}\n").log.level == LogLevel::trace);
+    CHECK(ok("log: {level: warn}\n").log.level == LogLevel::warning);
+    CHECK(ok("log: {level: warning}\n").log.level == LogLevel::warning);
+    CHECK(ok("log: {level: CRITICAL}\n").log.level == LogLevel::critical);
+    CHECK(ok("log: {level: off}\n").log.level == LogLevel::off);
+    CHECK(error("log:\n  level: infoo\n") ==
+          "t.yaml:2:10: unknown log level 'infoo' (expected: trace, debug, info, warning, error, critical, off), "
+          "did you mean 'info'?");
+    for (auto level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warning, LogLevel::error,
+                       LogLevel::critical, LogLevel::off})
+        CHECK(parse_log_level(to_string(level)) == level);
+}
+
+// ---------------------------------------------------------------------------------------
+// Paths
+
+TEST_CASE("relative paths resolve against the config directory", "[conf][paths]") {
+    const auto r = run(
+        "state_dir: ../state\n"
+        "control_socket: run/./ctl.sock\n"
+        "master_key_file: keys//master.key\n",
+        {}, "/work/repo/conf");
+    REQUIRE(r.ok());
+    CHECK(r.config.state_dir == "/work/repo/state");
+    CHECK(r.config.control_socket == "/work/repo/conf/run/ctl.sock");
+    CHECK(r.config.master_key_file == "/work/repo/conf/keys/master.key");
+
+    const auto abs = run("state_dir: /var/lib/pg/../printgate/\nmaster_key_file: /etc/creds/key\n", {}, "/x");
+    REQUIRE(abs.ok());
+    CHECK(abs.config.state_dir == "/var/lib/printgate");
+    CHECK(abs.config.master_key_file == "/etc/creds/key");
+
+    const auto trailing = run("state_dir: state/\n", {}, "/srv/pg/");
+    REQUIRE(trailing.ok());
+    CHECK(trailing.config.state_dir == "/srv/pg/state");
+
+    // Without a base directory, relative paths stay relative (normalised).
+    const auto bare = run("state_dir: ./a/../state\n", {}, "");
+    REQUIRE(bare.ok());
+    CHECK(bare.config.state_dir == "state");
+}
+
+TEST_CASE("path errors", "[conf][paths]") {
+    CHECK(error("state_dir: \"\"\n") == "t.yaml:1:12: the path is empty");
+    CHECK(error("master_key_file: \"a\\0b\"\n") == "t.yaml:1:18: the path contains a NUL byte");
+    const std::string long_socket = "/" + std::string(107, 's');  // 108 bytes with the slash
+    CHECK(error("control_socket: " + long_socket + "\n") ==
+          "t.yaml:1:17: the control socket path is 108 bytes long; a Unix socket path must be shorter than 108 bytes");
+    CHECK(run("control_socket: /" + std::string(106, 's') + "\n").ok());
+    CHECK(error("state_dir: /" + std::string(100, 'd') + "\n") ==
+          "t.yaml:1:12: the control socket under state_dir would be 114 bytes long; a Unix socket path must be "
+          "shorter than 108 bytes (set control_socket)");
+    CHECK(run("state_dir: /" + std::string(100, 'd') + "\ncontrol_socket: /run/pg.sock\n").ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Overrides
+
+TEST_CASE("parse_override splits at the first '='", "[conf][override]") {
+    CHECK(parse_override("log.level=debug")->key == "log.level");
+    CHECK(parse_override("log.level=debug")->value == "debug");
+    CHECK(parse_override("a=b=c")->value == "b=c");
+    CHECK(parse_override("a=")->value.empty());
+    CHECK_FALSE(parse_override("=x"));
+    CHECK_FALSE(parse_override("novalue"));
+    CHECK_FALSE(parse_override(""));
+}
+
+TEST_CASE("overrides replace values and create nested maps", "[conf][override]") {
+    const std::string file =
+        "listen:\n"
+        "  raw: 127.0.0.1:9100\n"
+        "spool:\n"
+        "  max_job_size: 1GiB\n";
+    const Config c = ok(file, {{"spool.max_job_size", "100MiB"},
+                               {"listen.raw", "[127.0.0.1:0, 127.0.0.1:9101]"},
+                               {"limits.idle_timeout", "30s"},
+                               {"log.level", "debug"},
+                               {"log.level", "warn"}});  // the later one wins
+    CHECK(c.spool.max_job_size == 100u << 20);
+    CHECK(c.listen.raw == std::vector<Endpoint>{{"127.0.0.1", 0, ""}, {"127.0.0.1", 9101, ""}});
+    CHECK(c.limits.idle_timeout == 30s);
+    CHECK(c.log.level == LogLevel::warning);
+
+    const Config q = ok("", {{"queues.office.description", "Office"}, {"queues.lab", "{}"},
+                             {"default_queue", "lab"}});
+    REQUIRE(q.queues.size() == 2);  // no implicit "default" once queues exist
+    CHECK(q.queues.at("office").description == "Office");
+    CHECK(q.default_queue == "lab");
+
+    // A null section becomes a map.
+    CHECK(ok("spool:\n", {{"spool.min_free_space", "1GB"}}).spool.min_free_space == 1000000000u);
+    // Relative paths from --set resolve like the file's.
+    CHECK(ok("", {{"state_dir", "../st"}}).state_dir == "/etc/st");
+}
+
+TEST_CASE("override keys under queues may contain dots", "[conf][override]") {
+    const Config c = ok("queues:\n  print.example: {}\n",
+                        {{"queues.print.example.description", "x"},
+                         {"queues.new.q.description", "y"},
+                         {"queues.plain", "{mode: hold}"},
+                         {"default_queue", "print.example"}});
+    REQUIRE(c.queues.size() == 3);
+    CHECK(c.queues.at("print.example").description == "x");
+    CHECK(c.queues.at("new.q").description == "y");
+    CHECK(c.queues.count("plain") == 1);
+}
+
+TEST_CASE("override errors are located at --set:N", "[conf][override]") {
+    CHECK(error("", {{"spool.max_job_size", "abc"}}) ==
+          "--set:1: spool.max_job_size: expected a size like 100MiB, got 'abc'");
+    CHECK(error("", {{"log.level", "debug"}, {"spool.max_jobsize", "1"}}) ==
+          "--set:2: spool.max_jobsize: unknown key 'max_jobsize' in 'spool', did you mean 'max_job_size'?");
+    CHECK(error("", {{"colour", "red"}}) == "--set:1: colour: unknown key 'colour'");
+    CHECK(error("log:\n  level: info\n", {{"log.level.x", "1"}}) ==
+          "--set:1: log.level.x: 'log.level' is 'info', not a map");
+    CHECK(error("", {{"listen.raw", "[127.0.0.1:0]"}, {"listen.raw.x", "1"}}) ==
+          "--set:2: listen.raw.x: 'listen.raw' is a list, not a map");
+    CHECK(error("", {{"listen.raw", "[a"}}) == "--set:1: listen.raw: invalid YAML: end of sequence flow not found");
+    CHECK(error("", {{"spool..x", "1"}}) == "--set:1: spool..x: bad key 'spool..x': a part between dots is empty");
+    CHECK(error("", {{"", "1"}}) == "--set:1: the key is empty (expected KEY=VALUE)");
+    CHECK(error("", {{"listen.raw", "[127.0.0.1:0, bad]"}}) ==
+          "--set:1: listen.raw[1]: bad address 'bad': the port is missing (expected HOST:PORT)");
+    CHECK(error("", {{"queues", "{}"}}) ==
+          "--set:1: queues: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
+    CHECK(error("", {{"queues.x", "{mode: print}"}}) == "--set:1: queues.x.mode: unknown mode 'print' (expected: hold)");
+    CHECK(error("", {{"default_queue", ""}}) == "--set:1: default_queue: expected a queue name, got nothing (null)");
+    CHECK(error("", {{"log.level", "a\n---\nb"}}) ==
+          "--set:1: log.level: more than one YAML document; printgate reads exactly one");
+    CHECK(error("", {{"log.level", "[" + repeat("[", 40) + repeat("]", 41)}}) ==
+          "--set:1: log.level: nesting deeper than 32 levels");
+    CHECK(error("", {{repeat("a.", 40) + "a", "1"}}) ==
+          "--set:1: " + repeat("a.", 40) + "a: the key is nested deeper than 32 levels");
+}
+
+TEST_CASE("file errors come before override errors", "[conf][override]") {
+    CHECK(errors("log:\n  level: loud\n", {{"limits.idle_timeout", "5"}, {"spool.max_job_size", "x"}}) ==
+          Lines{"t.yaml:2:10: unknown log level 'loud' (expected: trace, debug, info, warning, error, critical, off)",
+                "--set:1: limits.idle_timeout: duration needs a unit (ms, s, m, h, d), got '5'",
+                "--set:2: spool.max_job_size: expected a size like 100MiB, got 'x'"});
+    // A value fixed by an override is no longer an error.
+    CHECK(run("log:\n  level: loud\n", {{"log.level", "info"}}).ok());
+    // Several queues from the file plus an override, default_queue missing: located at the key.
+    CHECK(error("queues:\n  a: {}\n", {{"queues.b", "{}"}}) ==
+          "t.yaml:1:1: several queues are defined, so default_queue must name the one raw 9100 jobs go to (a, b)");
+    CHECK(error("", {{"queues", "{a: {}, b: {}}"}}) ==
+          "--set:1: queues: several queues are defined, so default_queue must name the one raw 9100 jobs go to (a, b)");
+}
+
+// ---------------------------------------------------------------------------------------
+// The repository's configuration
+
+TEST_CASE("conf/printgate.yaml parses cleanly", "[conf][repo]") {
+    const std::string root = source_dir();
+    std::ifstream in(root + "/conf/printgate.yaml", std::ios::binary);
+    REQUIRE(in.good());
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    const auto r = parse(text, "conf/printgate.yaml", root + "/conf");
+    for (const auto& d : r.errors) UNSCOPED_INFO(d.to_string());
+    REQUIRE(r.ok());
+    const Config& c = r.config;
+    CHECK(c.state_dir == std::filesystem::path(root + "/state").lexically_normal().string());
+    CHECK(c.listen.raw == std::vector<Endpoint>{{"127.0.0.1", 9100, ""}});
+    CHECK(c.listen.ipp.empty());
+    CHECK(c.listen.ipps.empty());
+    CHECK(c.listen.lpd.empty());
+    REQUIRE(c.queues.size() == 1);
+    CHECK(c.queues.count("default") == 1);
+    CHECK_FALSE(c.queues.at("default").description.empty());
+    CHECK(c.default_queue == "default");
+    CHECK(c.log.level == LogLevel::info);
+    CHECK(c.spool.max_job_size == 2ull << 30);
+    CHECK(c.spool.max_total_size == 20ull << 30);
+    CHECK(c.spool.min_free_space == 256ull << 20);
+    CHECK(c.limits.max_connections == 512u);
+    CHECK(c.limits.idle_timeout == 5min);
+    CHECK(c.limits.shutdown_timeout == 10s);
+    // The README's overrides work on it.
+    CHECK(parse(text, "conf/printgate.yaml", root + "/conf", std::vector<Override>{{"log.level", "debug"}}).ok());
+}
