@@ -220,6 +220,7 @@ std::optional<TextPos> find_deep_nesting(std::string_view text, std::size_t limi
                 ++i;
                 while (i < line.size() && is_blank(line[i])) ++i;
                 if (i < line.size() && line[i] != '#' && indents.back() < i) indents.push_back(i);
+                if (indents.size() + flow > limit) break;
             }
             if (indents.size() + flow > limit)
                 return TextPos{line_no, static_cast<int>(std::min<std::size_t>(i, 1u << 30)) + 1};

@@ -92,6 +92,7 @@ public:
         case errc::job_too_large: return "job exceeds spool.max_job_size";
         case errc::quota_exceeded: return "spool quota (spool.max_total_size) reached";
         case errc::low_disk_space: return "free disk space below spool.min_free_space";
+        case errc::disk_full: return "file system full (ENOSPC) while writing the job";
         case errc::io_error: return "spool I/O error";
         case errc::not_found: return "no such job";
         case errc::corrupt: return "job data failed authentication (tampered or corrupt)";

@@ -65,7 +65,8 @@ enum class errc {
     ok = 0,
     job_too_large = 1,   // spool.max_job_size
     quota_exceeded,      // spool.max_total_size
-    low_disk_space,      // spool.min_free_space or ENOSPC
+    low_disk_space,      // spool.min_free_space
+    disk_full,           // ENOSPC / EDQUOT while writing
     io_error,            // other file or SQLite failure
     not_found,
     corrupt,             // authentication failed: tampered, truncated or wrong key

@@ -364,7 +364,7 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
     // The files' data is durable (fdatasync in finish); make their names durable too.
     if (any_file && ::fsync(jobs_dir_fd_) != 0) {
         log_.error({.event = "spool_error"}, "fsync of the jobs directory failed: {}", std::strerror(errno));
-        return fail_all(errno == ENOSPC ? errc::low_disk_space : errc::io_error);
+        return fail_all(errno == ENOSPC ? errc::disk_full : errc::io_error);
     }
     std::vector<JobRecord> records;
     records.reserve(batch.size());
@@ -425,7 +425,7 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
     }
     if (!err.empty()) {
         log_.error({.event = "spool_error"}, "committing {} job(s) to the index failed: {}", batch.size(), err);
-        return fail_all(err.find("full") != std::string::npos ? errc::low_disk_space : errc::io_error);
+        return fail_all(err.find("full") != std::string::npos ? errc::disk_full : errc::io_error);
     }
     {
         std::lock_guard lock(mutex_);
@@ -499,10 +499,13 @@ Result<void> Spool::remove(std::uint64_t id) {
     bool file = false;
     {
         std::lock_guard db_lock(db_mutex_);
-        Statement sel(db_.handle(), "SELECT storage FROM jobs WHERE id=?");
-        sel.bind(1, static_cast<std::int64_t>(id));
-        if (sel.step() != SQLITE_ROW) return errc::not_found;
-        file = sel.column_int(0) == 1;
+        {
+            // Scoped: an unfinished SELECT would keep a read open and block the checkpoint.
+            Statement sel(db_.handle(), "SELECT storage FROM jobs WHERE id=?");
+            sel.bind(1, static_cast<std::int64_t>(id));
+            if (sel.step() != SQLITE_ROW) return errc::not_found;
+            file = sel.column_int(0) == 1;
+        }
         // Overwrite the wrapped key in place first, then delete the row; with
         // secure_delete the freed cells are zeroed too.
         std::string err = db_.exec("BEGIN IMMEDIATE");
@@ -525,7 +528,12 @@ Result<void> Spool::remove(std::uint64_t id) {
         }
         // Move the zeroed pages into the database file and empty the WAL, so no
         // old copy of the wrapped key stays in the log.
-        sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+        int log_frames = 0, done_frames = 0;
+        int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                           &done_frames);
+        if (rc != SQLITE_OK)
+            log_.warn({.event = "spool_checkpoint", .job_id = id}, "WAL checkpoint after shredding failed: {} ({}/{})",
+                      db_.last_error(), done_frames, log_frames);
     }
     if (file) {
         ::unlink(job_path(id).c_str());

@@ -81,7 +81,7 @@ public:
     JobMeta& meta() { return meta_; }
 
     // Encrypts and stores `data`. Errors: job_too_large, quota_exceeded,
-    // low_disk_space (also for ENOSPC/EDQUOT), io_error. After an error the
+    // low_disk_space (below spool.min_free_space), disk_full (ENOSPC/EDQUOT), io_error. After an error the
     // writer is dead: discard it.
     Result<void> append(std::span<const std::byte> data);
     // Seals the final segment and makes the file durable (fdatasync).

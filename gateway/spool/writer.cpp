@@ -17,7 +17,7 @@ namespace {
 constexpr std::uint64_t kSpaceCheckEvery = 4ull << 20;
 
 errc errno_to_errc(int e) {
-    return (e == ENOSPC || e == EDQUOT) ? errc::low_disk_space : errc::io_error;
+    return (e == ENOSPC || e == EDQUOT) ? errc::disk_full : errc::io_error;
 }
 
 bool write_all(int fd, const std::byte* p, std::size_t n, int& err) {

@@ -75,7 +75,8 @@ TEST_CASE("YAML syntax errors are located", "[conf][malformed]") {
     CHECK(error("a: b: c\n") == "t.yaml:1:5: invalid YAML: illegal map value");
     CHECK(error("listen:\n  raw: [127.0.0.1:9100\n") == "t.yaml:3:1: invalid YAML: end of sequence flow not found");
     CHECK(error("log:\n\tlevel: info\n").rfind("t.yaml:2:", 0) == 0);
-    CHECK(error("state_dir: \"abc\n").find("invalid YAML") != std::string::npos);
+    CHECK(error("state_dir: \"abc") == "t.yaml:1:16: invalid YAML: illegal EOF in scalar");
+    CHECK(error("a: [1, }\n") == "t.yaml:1:8: invalid YAML: illegal flow end");
     // An unquoted IPv6 address starts a flow list.
     CHECK(error("listen:\n  ipp: [::1]:631\n") == "t.yaml:2:13: invalid YAML: end of map not found");
 }
@@ -83,7 +84,8 @@ TEST_CASE("YAML syntax errors are located", "[conf][malformed]") {
 TEST_CASE("several documents in one file are refused", "[conf][malformed]") {
     CHECK(error("log: {level: info}\n---\nlog: {level: debug}\n") ==
           "t.yaml:3: more than one YAML document; printgate reads exactly one");
-    CHECK(error("---\n---\n") == "t.yaml:2: more than one YAML document; printgate reads exactly one");
+    // yaml-cpp places an empty document at the token after it.
+    CHECK(error("---\n---\n") == "t.yaml:3: more than one YAML document; printgate reads exactly one");
 }
 
 TEST_CASE("an empty document means all defaults", "[conf][malformed]") {
@@ -128,9 +130,9 @@ TEST_CASE("nesting deeper than 32 levels is refused", "[conf][malformed]") {
     CHECK(error(nested_maps(31, "v")) == "t.yaml:1:1: unknown key 'k'");
     CHECK(error(nested_maps(32, "k: v")) == "t.yaml:33:65: nesting deeper than 32 levels");
     // Far too deep for yaml-cpp's recursion: refused by the pre-scan, before parsing.
-    CHECK(error("x: " + repeat("[", 100000)) == "t.yaml:1:68: nesting deeper than 32 levels");
+    CHECK(error("x: " + repeat("[", 100000)) == "t.yaml:1:67: nesting deeper than 32 levels");
     CHECK(error(repeat("- ", 5000) + "x\n") == "t.yaml:1:129: nesting deeper than 32 levels");
-    CHECK(error(nested_maps(2000, "v")).rfind("t.yaml:65:", 0) == 0);
+    CHECK(error(nested_maps(600, "v")) == "t.yaml:65:129: nesting deeper than 32 levels");
     // Block scalars are text, however indented.
     std::string block = "queues:\n  q:\n    description: |\n";
     for (int i = 0; i < 80; ++i) block += std::string(6 + static_cast<std::size_t>(i), ' ') + "line\n";
@@ -245,7 +247,8 @@ TEST_CASE("scalars in messages are escaped and shortened", "[conf][diagnostic]")
 TEST_CASE("unknown keys are errors, with a suggestion when close", "[conf][keys]") {
     CHECK(error("queue:\n  default: {}\n") == "t.yaml:1:1: unknown key 'queue', did you mean 'queues'?");
     CHECK(error("listen:\n  rwa: 127.0.0.1:9100\n") == "t.yaml:2:3: unknown key 'rwa' in 'listen', did you mean 'raw'?");
-    CHECK(error("listen:\n  http: 127.0.0.1:80\n") == "t.yaml:2:3: unknown key 'http' in 'listen', did you mean 'ipp'?");
+    CHECK(error("listen:\n  lpr: 127.0.0.1:515\n") == "t.yaml:2:3: unknown key 'lpr' in 'listen', did you mean 'lpd'?");
+    CHECK(error("listen:\n  http: 127.0.0.1:80\n") == "t.yaml:2:3: unknown key 'http' in 'listen'");
     CHECK(error("spool:\n  max_jobsize: 1GiB\n") ==
           "t.yaml:2:3: unknown key 'max_jobsize' in 'spool', did you mean 'max_job_size'?");
     CHECK(error("State_Dir: /x\n") == "t.yaml:1:1: unknown key 'State_Dir', did you mean 'state_dir'?");
@@ -461,12 +464,13 @@ TEST_CASE("parse_duration needs a unit", "[conf][units]") {
     CHECK(parse_duration("10 s") == 10s);
     CHECK(parse_duration("0") == 0ms);
     CHECK(parse_duration("0s") == 0ms);
-    for (const char* text : {"", "30", "1.5", "00", "abc", "5 min", "5min", "-1s", "1h30m", "s", "1S", "5M",
-                             "9999999999999999999d", "106751991167d", "1e3s"}) {
+    for (const char* text : {"", "30", "1.5", "01", "abc", "5 min", "5min", "-1s", "1h30m", "s", "1S", "5M",
+                             "9999999999999999999d", "106751991168d", "1e3s"}) {
         INFO(text);
         CHECK_FALSE(parse_duration(text));
     }
-    CHECK(parse_duration("106751991166d"));  // just fits in 64-bit milliseconds
+    CHECK(parse_duration("106751991167d"));  // just fits in 64-bit milliseconds
+    CHECK(parse_duration("00") == 0ms);
 }
 
 TEST_CASE("sizes and durations in the file", "[conf][units]") {
