@@ -197,6 +197,19 @@ void Gateway::arm_watchdog() {
     });
 }
 
+void Gateway::arm_status() {
+    status_timer_.expires_after(std::chrono::seconds(5));
+    status_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopping_) return;
+        std::string line = status_line();
+        if (line != last_status_) {
+            last_status_ = line;
+            notify_status();
+        }
+        arm_status();
+    });
+}
+
 void Gateway::run() {
     signals_.add(SIGTERM);
     signals_.add(SIGINT);
@@ -220,8 +233,10 @@ void Gateway::run() {
         arm_watchdog();
     }
     log_.info({.event = "ready"}, "printgated ready; {}", status_line());
-    std::string ready = "READY=1\nSTATUS=ready: " + status_line();
+    std::string ready = "READY=1\nSTATUS=" + status_line();
     sd_notify(0, ready.c_str());
+    last_status_ = status_line();
+    arm_status();
     io_.run();
     spool_->stop();
     log_.info({.event = "stopped"}, "printgated stopped");
@@ -270,6 +285,7 @@ void Gateway::finish_shutdown() {
     signals_.cancel(ec);
     signals_.clear(ec);
     watchdog_.cancel();
+    status_timer_.cancel();
     // Sessions still unwinding (a commit in flight) hold work on io_; run()
     // returns once they are done. A second signal stops at once.
     if (second_signal_) io_.stop();

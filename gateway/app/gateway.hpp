@@ -80,6 +80,7 @@ private:
     void finish_shutdown();
     void reload();
     void arm_watchdog();
+    void arm_status();  // refreshes STATUS= every few seconds when it changed
     void notify_status();
     bool bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::string& error);
     bool bind_control(std::string& error);
@@ -95,6 +96,8 @@ private:
     asio::signal_set signals_{io_};
     asio::steady_timer watchdog_{io_};
     asio::steady_timer shutdown_timer_{io_};
+    asio::steady_timer status_timer_{io_};
+    std::string last_status_;
     std::chrono::microseconds watchdog_interval_{0};
 
     std::unique_ptr<spool::Spool> spool_;

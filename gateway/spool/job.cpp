@@ -58,7 +58,11 @@ std::string encode_meta(const JobMeta& m) {
 
 Result<JobMeta> decode_meta(std::string_view json) {
     boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(json, ec);
+    // Metadata may hold any bytes a client sent (names are sanitised at intake,
+    // but the spool must not lose a job over a stray byte): accept them as stored.
+    boost::json::parse_options opt;
+    opt.allow_invalid_utf8 = true;
+    boost::json::value v = boost::json::parse(json, ec, {}, opt);
     if (ec || !v.is_object()) return make_error_code(errc::corrupt);
     const auto& o = v.as_object();
     JobMeta m;

@@ -359,6 +359,18 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
             p.done(e);
         }
     };
+    // Only finished, healthy writers may commit; anything else is a caller bug.
+    std::vector<PendingCommit> ready;
+    for (auto& p : batch) {
+        if (p.writer->finished_ && !p.writer->dead_) {
+            ready.push_back(std::move(p));
+        } else {
+            p.writer->discard();
+            p.done(errc::bad_state);
+        }
+    }
+    batch.swap(ready);
+    if (batch.empty()) return;
     bool any_file = false;
     for (auto& p : batch) any_file = any_file || p.writer->spilled_;
     // The files' data is durable (fdatasync in finish); make their names durable too.
@@ -492,6 +504,8 @@ Result<std::unique_ptr<DocumentReader>> Spool::open_document(std::uint64_t id) {
     auto shape = crypto::shape_of_sealed(sealed_size);
     if (!shape) return errc::corrupt;
     r->segments_ = shape->segments;
+    // The authenticated shape, not the index's size column, says how big the document is.
+    r->size_ = shape->plaintext_size;
     return r;
 }
 

@@ -181,7 +181,7 @@ void append_bytes(const fs::path& p, const Bytes& data) {
     REQUIRE(ok);
 }
 
-std::uint64_t file_size(const fs::path& p) {
+std::uint64_t size_on_disk(const fs::path& p) {
     struct stat st {};
     REQUIRE(::stat(p.c_str(), &st) == 0);
     return static_cast<std::uint64_t>(st.st_size);
@@ -403,6 +403,14 @@ void check_corrupt_read(spool::Spool& s, std::uint64_t id, const Bytes& original
 
 bool stored_inline(std::uint64_t plaintext_size) { return crypto::sealed_size_of(plaintext_size) <= kInlineLimit; }
 
+// "" when equal, else where they differ (Catch would print megabytes of elements).
+std::string diff_bytes(const Bytes& got, const Bytes& want) {
+    if (got == want) return {};
+    auto [a, b] = std::mismatch(got.begin(), got.end(), want.begin(), want.end());
+    return "got " + std::to_string(got.size()) + " bytes, want " + std::to_string(want.size()) +
+           ", first difference at offset " + std::to_string(a - got.begin());
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -439,7 +447,7 @@ TEST_CASE("spool: documents of every shape round-trip byte-exact", "[spool][roun
             CHECK_FALSE(fs::exists(env.job_file(rec->id)));
         } else {
             REQUIRE(fs::exists(env.job_file(rec->id)));
-            CHECK(file_size(env.job_file(rec->id)) == rec->sealed_size);
+            CHECK(size_on_disk(env.job_file(rec->id)) == rec->sealed_size);
         }
         sealed_total += rec->sealed_size;
         jobs.emplace_back(*rec, std::move(data));
@@ -467,7 +475,7 @@ TEST_CASE("spool: documents of every shape round-trip byte-exact", "[spool][roun
         CHECK((*reader)->size() == rec.size);
         Bytes back = read_ok(*s, rec.id);
         CHECK(back.size() == data.size());
-        CHECK(back == data);
+        CHECK(diff_bytes(back, data) == "");
     }
     // Ids are distinct and increasing.
     for (std::size_t i = 1; i < jobs.size(); ++i) CHECK(jobs[i].first.id > jobs[i - 1].first.id);
@@ -506,7 +514,7 @@ TEST_CASE("spool: metadata round-trips UTF-8, quotes and control bytes", "[spool
         REQUIRE(rec2);
         empty_id = rec2->id;
         // open_document re-authenticates the sealed metadata read back from the index.
-        CHECK(read_ok(*s, id) == pattern(10));
+        CHECK(diff_bytes(read_ok(*s, id), pattern(10)) == "");
         CHECK(read_ok(*s, empty_id).empty());
     }
     auto s = env.open();  // the metadata now comes from the sealed JSON in the index
@@ -521,9 +529,12 @@ TEST_CASE("spool: metadata round-trips UTF-8, quotes and control bytes", "[spool
     CHECK(found_empty->meta == empty);
 }
 
-TEST_CASE("spool: metadata with invalid UTF-8 survives a restart", "[spool][meta][!mayfail]") {
+TEST_CASE("spool: metadata with invalid UTF-8 stays readable", "[spool][meta]") {
     // Peer-supplied names (LPD 'J'/'N' lines, IPP job-name) are not guaranteed to
     // be UTF-8; the spool stores std::string and must give back the same bytes.
+    // Known bug (hence !mayfail): encode_meta serialises the bytes raw, but
+    // decode_meta (job.cpp) parses with Boost.JSON's default UTF-8 validation, so
+    // open_document and recovery report such a job as corrupt.
     Env env;
     spool::JobMeta m = meta_for(std::string("bad \xff\xfe utf8 \xc0\xaf \xed\xa0\x80 end"));
     m.user = "l\xe9on";  // Latin-1 e-acute
@@ -535,7 +546,7 @@ TEST_CASE("spool: metadata with invalid UTF-8 survives a restart", "[spool][meta
         id = rec->id;
         auto out = read_document(*s, id);
         CHECK(out.error == errc::ok);
-        CHECK(out.data == pattern(100));
+        CHECK(diff_bytes(out.data, pattern(100)) == "");
     }
     auto s = env.open();
     CHECK(env.report.corrupt == 0);
@@ -544,7 +555,7 @@ TEST_CASE("spool: metadata with invalid UTF-8 survives a restart", "[spool][meta
     CHECK(found->meta == m);
     auto out = read_document(*s, id);
     CHECK(out.error == errc::ok);
-    CHECK(out.data == pattern(100));
+    CHECK(diff_bytes(out.data, pattern(100)) == "");
 }
 
 TEST_CASE("spool: recovery reloads committed jobs and never reuses ids", "[spool][recovery]") {
@@ -590,7 +601,7 @@ TEST_CASE("spool: recovery reloads committed jobs and never reuses ids", "[spool
             CHECK(got.state == want.state);
             CHECK(got.created_ms == want.created_ms);
             CHECK(got.updated_ms == want.updated_ms);
-            CHECK(read_ok(*s, want.id) == kept_data[i]);
+            CHECK(diff_bytes(read_ok(*s, want.id), kept_data[i]) == "");
         }
         CHECK(s->usage().committed_bytes ==
               kept[0].sealed_size + kept[1].sealed_size + kept[2].sealed_size);
@@ -697,8 +708,8 @@ TEST_CASE("spool: recovery removes files of jobs that died while receiving", "[s
     CHECK(names_in(env.dir / "jobs") == std::set<std::string>{std::to_string(big.id) + ".job"});
     CHECK(s->list().size() == 2);
     CHECK_FALSE(s->find(orphan_id));
-    CHECK(read_ok(*s, big.id) == big_data);
-    CHECK(read_ok(*s, small.id) == small_data);
+    CHECK(diff_bytes(read_ok(*s, big.id), big_data) == "");
+    CHECK(diff_bytes(read_ok(*s, small.id), small_data) == "");
     // The orphan's id may have been shown to its client: it is not handed out again.
     auto w = s->begin_job(meta_for("next"));
     REQUIRE(w);
@@ -715,8 +726,8 @@ TEST_CASE("spool: tampering with a job file is detected", "[spool][tamper]") {
     REQUIRE_FALSE(rec->inline_doc);
     const auto path = env.job_file(rec->id);
     const std::uint64_t seg = crypto::kSealedSegmentSize;
-    REQUIRE(file_size(path) == 16 * seg + 3 + crypto::kTagSize);
-    REQUIRE(read_ok(*s, rec->id) == data);  // intact before
+    REQUIRE(size_on_disk(path) == 16 * seg + 3 + crypto::kTagSize);
+    REQUIRE(diff_bytes(read_ok(*s, rec->id), data) == "");  // intact before
 
     SECTION("byte flipped in the first segment") {
         flip_byte(path, 1000);
@@ -735,7 +746,7 @@ TEST_CASE("spool: tampering with a job file is detected", "[spool][tamper]") {
         check_corrupt_read(*s, rec->id, data, 16);
     }
     SECTION("byte flipped in the last tag") {
-        flip_byte(path, file_size(path) - 1);
+        flip_byte(path, size_on_disk(path) - 1);
         check_corrupt_read(*s, rec->id, data, 16);
     }
     SECTION("truncated by the final segment, at a segment boundary") {
@@ -743,7 +754,7 @@ TEST_CASE("spool: tampering with a job file is detected", "[spool][tamper]") {
         check_corrupt_read(*s, rec->id, data, 15);
     }
     SECTION("truncated by one byte") {
-        REQUIRE(::truncate(path.c_str(), static_cast<off_t>(file_size(path) - 1)) == 0);
+        REQUIRE(::truncate(path.c_str(), static_cast<off_t>(size_on_disk(path) - 1)) == 0);
         check_corrupt_read(*s, rec->id, data, 16);
     }
     SECTION("truncated to nothing") {
@@ -775,7 +786,7 @@ TEST_CASE("spool: truncating an all-full-segments job by one segment is detected
     auto rec = write_job(*s, meta_for("four segments"), data);
     REQUIRE(rec);
     const auto path = env.job_file(rec->id);
-    REQUIRE(file_size(path) == 4 * crypto::kSealedSegmentSize);
+    REQUIRE(size_on_disk(path) == 4 * crypto::kSealedSegmentSize);
     REQUIRE(::truncate(path.c_str(), static_cast<off_t>(3 * crypto::kSealedSegmentSize)) == 0);
     // Segment 2 was sealed as not final; read as the final one it fails.
     check_corrupt_read(*s, rec->id, data, 2);
@@ -858,7 +869,7 @@ TEST_CASE("spool: tampering with the index row is detected", "[spool][tamper]") 
     // The untouched job stays readable whatever happened to the other.
     SECTION("untouched") {}
     auto other = read_document(*s, big);
-    if (other.error == errc::ok) CHECK(other.data == big_data);
+    if (other.error == errc::ok) CHECK(diff_bytes(other.data, big_data) == "");
 }
 
 TEST_CASE("spool: a wrong master key makes jobs corrupt, not readable", "[spool][tamper][key]") {
@@ -892,8 +903,8 @@ TEST_CASE("spool: a wrong master key makes jobs corrupt, not readable", "[spool]
     // The right key still opens everything: nothing was destroyed.
     auto s = env.open();
     CHECK(env.report.corrupt == 0);
-    CHECK(read_ok(*s, big) == big_data);
-    CHECK(read_ok(*s, small) == small_data);
+    CHECK(diff_bytes(read_ok(*s, big), big_data) == "");
+    CHECK(diff_bytes(read_ok(*s, small), small_data) == "");
     CHECK(s->find(big)->meta == meta_for("big"));
 }
 
@@ -939,7 +950,7 @@ TEST_CASE("spool: no plaintext at rest", "[spool][privacy]") {
             CAPTURE(marker);
             CHECK(files_containing(env.dir, marker).empty());
         }
-        CHECK(read_ok(*s, a->id) == small_doc);
+        CHECK(diff_bytes(read_ok(*s, a->id), small_doc) == "");
     }
     // After a clean shutdown (checkpointed WAL) and after a restart.
     for (const auto& marker : markers) {
@@ -1109,7 +1120,7 @@ TEST_CASE("spool: concurrent commits from 8 threads", "[spool][group-commit]") {
             const auto& rec = records[t][j];
             ids.insert(rec.id);
             CHECK(rec.meta.name == "t" + std::to_string(t) + "j" + std::to_string(j));
-            CHECK(read_ok(*s, rec.id) == pattern(100 + t * 7 + j, static_cast<std::uint32_t>(t * 100 + j)));
+            CHECK(diff_bytes(read_ok(*s, rec.id), pattern(100 + t * 7 + j, static_cast<std::uint32_t>(t * 100 + j))) == "");
         }
     }
     CHECK(ids.size() == kThreads * kPerThread);
@@ -1122,6 +1133,7 @@ TEST_CASE("spool: commits queued during a commit go in one batch", "[spool][grou
     Env env;
     auto s = env.open();
     std::promise<void> entered, gate;
+    auto entered_future = entered.get_future();
     auto gate_future = gate.get_future().share();
     auto first_done = std::make_shared<std::promise<spool::Result<spool::JobRecord>>>();
     auto first_future = first_done->get_future();
@@ -1135,7 +1147,7 @@ TEST_CASE("spool: commits queued during a commit go in one batch", "[spool][grou
             first_done->set_value(std::move(r));
         });
     }
-    entered.get_future().wait();
+    entered_future.wait();  // the committer thread is now parked in the callback
 
     constexpr int kThreads = 8;
     constexpr int kTotal = 199;
@@ -1172,7 +1184,7 @@ TEST_CASE("spool: commits queued during a commit go in one batch", "[spool][grou
     for (const auto& rec : s->list())
         if (rec.meta.name != "gate") {
             int j = std::stoi(rec.meta.name.substr(1));
-            CHECK(read_ok(*s, rec.id) == pattern(50 + j, static_cast<std::uint32_t>(j)));
+            CHECK(diff_bytes(read_ok(*s, rec.id), pattern(50 + j, static_cast<std::uint32_t>(j))) == "");
         }
 }
 
@@ -1217,7 +1229,7 @@ TEST_CASE("spool: remove crypto-shreds the job", "[spool][remove]") {
     auto after = s->usage();
     CHECK(after.jobs == before.jobs - 2);
     CHECK(after.committed_bytes == kept->sealed_size);
-    CHECK(read_ok(*s, kept->id) == kept_data);
+    CHECK(diff_bytes(read_ok(*s, kept->id), kept_data) == "");
 
     // The wrapped keys survive nowhere: not in index.db, not in the WAL, not in
     // jobs/, while the spool still runs.
@@ -1276,7 +1288,7 @@ TEST_CASE("spool: master key file", "[spool][key]") {
         auto k = spool::load_or_create_master_key(path, error, created, source);
         CHECK_FALSE(k);
         CHECK_FALSE(error.empty());
-        CHECK(file_size(path) == crypto::kKeySize);  // not replaced
+        CHECK(size_on_disk(path) == crypto::kKeySize);  // not replaced
         REQUIRE(::chmod(path.c_str(), 0640) == 0);
         CHECK_FALSE(spool::load_or_create_master_key(path, error, created, source));
     }
@@ -1289,7 +1301,7 @@ TEST_CASE("spool: master key file", "[spool][key]") {
             CHECK_FALSE(k);
             CHECK_FALSE(error.empty());
             CHECK_FALSE(created);
-            CHECK(file_size(path) == n);  // never overwritten
+            CHECK(size_on_disk(path) == n);  // never overwritten
         }
     }
     SECTION("a symlink is refused") {
