@@ -5,29 +5,34 @@
 // validation and the error messages. Must not: read files, resolve host names, touch the
 // file system (paths are joined lexically), log, or let an exception escape parse().
 //
-// Design note. yaml-cpp is used only to tokenise and build its node graph; that graph is
-// copied at once into a small tree of our own (`Value`) that records where every key and
+// Design note. yaml-cpp is used only as a tokeniser and event parser: its events (each
+// with a mark) build a small tree of our own (`Value`) that records where every key and
 // value came from (file line/column, or the index of a --set override). Overrides are
 // then grafted onto that tree, and one validation pass walks it and collects every error,
 // so a user fixing a file sees all problems at once, sorted in file order.
 //
-// Three guards keep hostile input cheap (the parser is fuzzed, and printgatectl runs it
-// on files an operator hands it):
+// Guards keep hostile input cheap (the parser is fuzzed, and printgatectl runs it on
+// files an operator hands it):
 //   1. size: over max_config_bytes is refused before any parsing;
 //   2. depth: a textual pre-scan estimates the nesting of indentation and [ { before
-//      YAML::Load and refuses an estimate over twice the limit, because yaml-cpp recurses
-//      once per level (its own guard stops only at 2000); the copy into `Value` then
-//      checks the exact limit (aliases included);
-//   3. aliases: `*a` references are expanded by the copy, so the copy has a node budget
-//      proportional to the input size (no "billion laughs"), and the depth check also
-//      stops self-referencing anchors (`&a [*a]`), which yaml-cpp turns into a cycle.
+//      yaml-cpp runs and refuses an estimate over twice the limit, because yaml-cpp
+//      recurses once per level (its own guard stops only at 2000); the tree builder then
+//      checks the exact limit, aliases included;
+//   3. aliases: `*a` is expanded by copying, so the builder has a node budget
+//      proportional to the input size (no "billion laughs"), and refuses an alias to a
+//      node that is still open (`&a [*a]`, a cycle in yaml-cpp's own node graph);
+//   4. documents: the document loop is ours and stops at the second document, because
+//      yaml-cpp's LoadAll never returns on some input (a stray ',').
 #include "conf/config.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
 
 #include <algorithm>
 #include <array>
@@ -35,7 +40,7 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
-#include <set>
+#include <sstream>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -85,8 +90,6 @@ public:
         }
         items_.emplace_back(at, std::move(d));
     }
-
-    std::size_t count() const { return items_.size(); }
 
     std::vector<Diagnostic> finish() {
         std::stable_sort(items_.begin(), items_.end(),
@@ -274,100 +277,196 @@ std::optional<TextPos> find_deep_nesting(std::string_view text, std::size_t limi
 }
 
 // ---------------------------------------------------------------------------------------
-// yaml-cpp graph -> Value
+// yaml-cpp parse events -> Value
+//
+// The tree is built from yaml-cpp's event interface rather than from YAML::Node: the
+// events carry a mark for every node, the document loop stays in our hands (yaml-cpp's
+// LoadAll never returns on input such as ","), and aliases are resolved here, where
+// their cost and depth can be charged.
 
-class Converter {
+class TreeBuilder final : public YAML::EventHandler {
 public:
-    Converter(Reporter& reporter, int source, std::string_view path, std::size_t budget)
-        : reporter_(reporter), source_(source), path_(path), budget_(budget) {}
+    // Thrown through yaml-cpp to stop parsing once the document is refused.
+    struct Refused {};
 
-    // False when the document was refused (too deep, too many nodes); that error is
-    // already reported. Other problems (bad keys) are reported and skipped.
-    bool run(const YAML::Node& node, Value& out, int depth) {
-        convert(node, out, depth, Origin{source_, source_ > 0 ? 0 : 1, 0});
-        return !failed_;
+    TreeBuilder(Reporter& reporter, int source, std::string_view path, int depth, std::size_t budget)
+        : reporter_(reporter), source_(source), path_(path), depth_(depth), budget_(budget) {}
+
+    Value take_root() { return std::move(root_); }
+    const YAML::Mark& start() const { return start_; }
+
+    void OnDocumentStart(const YAML::Mark& mark) override { start_ = mark; }
+    void OnDocumentEnd() override {}
+
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        Value v;
+        v.origin = origin_of(mark);
+        charge(1, v.origin);
+        complete(std::move(v), anchor, 0, 1);
     }
 
+    void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                  const std::string& value) override {
+        Value v;
+        v.kind = Kind::scalar;
+        v.text = value;
+        v.origin = origin_of(mark);
+        charge(1, v.origin);
+        complete(std::move(v), anchor, 0, 1);
+    }
+
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        const Origin at = origin_of(mark);
+        const auto it = anchors_.find(anchor);
+        // yaml-cpp registers an anchor when its node starts, so `&a [*a]` refers to a
+        // node still open: a cycle, which a configuration has no use for.
+        if (it == anchors_.end()) refuse(at, "an alias refers to a node that contains it");
+        const Stored& stored = it->second;
+        charge(stored.nodes, at);
+        if (stored.height > 0 && current_depth() + stored.height - 1 > max_config_depth) refuse_depth(at);
+        Value copy = stored.value;
+        copy.origin = at;
+        complete(std::move(copy), YAML::NullAnchor, stored.height, stored.nodes);
+    }
+
+    void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value /*style*/) override {
+        open(Kind::list, mark, anchor);
+    }
+    void OnSequenceEnd() override { close(); }
+
+    void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                    YAML::EmitterStyle::value /*style*/) override {
+        open(Kind::map, mark, anchor);
+    }
+    void OnMapEnd() override { close(); }
+
 private:
-    Origin origin_of(const YAML::Node& node, const Origin& fallback) const {
+    struct Frame {
+        Value value;
+        YAML::anchor_t anchor = YAML::NullAnchor;
+        int height = 1;         // 1 + the tallest child
+        std::size_t nodes = 1;  // this node and everything below it
+        // Maps: the key waiting for its value.
+        bool have_key = false;
+        bool skip_value = false;  // the key was refused, so is its value
+        Entry pending;
+        std::unordered_map<std::string, Origin> seen;
+    };
+    struct Stored {
+        Value value;
+        int height = 0;
+        std::size_t nodes = 1;
+    };
+
+    Origin origin_of(const YAML::Mark& m) const {
         if (source_ > 0) return Origin{source_, 0, 0};
-        const YAML::Mark m = node.Mark();
-        if (m.is_null() || m.line < 0 || m.column < 0) return fallback;
+        if (m.is_null() || m.line < 0 || m.column < 0) return Origin{0, 0, 0};
         return Origin{0, m.line + 1, m.column + 1};
     }
 
-    void refuse(const Origin& at, std::string message) {
-        if (!failed_) reporter_.error(at, path_, std::move(message));
-        failed_ = true;
+    // The depth a collection starting now would have.
+    int current_depth() const { return depth_ + static_cast<int>(stack_.size()); }
+
+    [[noreturn]] void refuse(const Origin& at, std::string message) {
+        reporter_.error(at, path_, std::move(message));
+        throw Refused{};
+    }
+    [[noreturn]] void refuse_depth(const Origin& at) {
+        refuse(at, "nesting deeper than " + std::to_string(max_config_depth) + " levels");
     }
 
-    void convert(const YAML::Node& node, Value& out, int depth, const Origin& fallback) {
-        if (failed_) return;
-        out.origin = origin_of(node, fallback);
-        if (budget_ == 0) {
-            refuse(out.origin, "too many values once aliases are expanded (the limit grows "
-                               "with the size of the text)");
+    // Every node costs at least one byte of text; aliases may reuse nodes, but the whole
+    // tree may not grow past the budget (no "billion laughs").
+    void charge(std::size_t nodes, const Origin& at) {
+        if (nodes > budget_)
+            refuse(at, "too many values once aliases are expanded (the limit grows with the size of the text)");
+        budget_ -= nodes;
+    }
+
+    void open(Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor) {
+        const Origin at = origin_of(mark);
+        charge(1, at);
+        if (current_depth() > max_config_depth) refuse_depth(at);
+        Frame frame;
+        frame.value.kind = kind;
+        frame.value.origin = at;
+        frame.anchor = anchor;
+        stack_.push_back(std::move(frame));
+    }
+
+    void close() {
+        if (stack_.empty()) return;
+        Frame frame = std::move(stack_.back());
+        stack_.pop_back();
+        complete(std::move(frame.value), frame.anchor, frame.height, frame.nodes);
+    }
+
+    // A finished node: remembered under its anchor, then handed to its parent.
+    void complete(Value v, YAML::anchor_t anchor, int height, std::size_t nodes) {
+        if (anchor != YAML::NullAnchor) anchors_[anchor] = Stored{v, height, nodes};
+        if (stack_.empty()) {
+            root_ = std::move(v);
             return;
         }
-        --budget_;
-        switch (node.Type()) {
-            case YAML::NodeType::Undefined:
-            case YAML::NodeType::Null: out.kind = Kind::null; return;
-            case YAML::NodeType::Scalar:
-                out.kind = Kind::scalar;
-                out.text = node.Scalar();
+        Frame& parent = stack_.back();
+        parent.height = std::max(parent.height, height + 1);
+        parent.nodes += nodes;
+        if (parent.value.kind == Kind::list) {
+            parent.value.items.push_back(std::move(v));
+            return;
+        }
+        if (!parent.have_key) {
+            parent.have_key = true;
+            parent.skip_value = true;
+            const Origin key_origin = v.origin;
+            if (v.kind != Kind::scalar) {
+                reporter_.error(key_origin, path_, "a key must be plain text, got " + describe(v));
                 return;
-            case YAML::NodeType::Sequence:
-            case YAML::NodeType::Map: break;
-        }
-        if (depth > max_config_depth) {
-            refuse(out.origin, "nesting deeper than " + std::to_string(max_config_depth) + " levels");
-            return;
-        }
-        if (node.IsSequence()) {
-            out.kind = Kind::list;
-            for (const auto& item : node) {
-                out.items.emplace_back();
-                convert(item, out.items.back(), depth + 1, out.origin);
-                if (failed_) return;
             }
-            return;
-        }
-        out.kind = Kind::map;
-        std::unordered_map<std::string, Origin> seen;
-        for (const auto& pair : node) {
-            const Origin key_origin = origin_of(pair.first, out.origin);
-            if (!pair.first.IsScalar()) {
-                Value key;
-                convert(pair.first, key, depth + 1, key_origin);
-                if (failed_) return;
-                reporter_.error(key_origin, path_, "a key must be plain text, got " + describe(key));
-                continue;
-            }
-            std::string key = pair.first.Scalar();
-            const auto [it, inserted] = seen.emplace(key, key_origin);
+            const auto [it, inserted] = parent.seen.emplace(v.text, key_origin);
             if (!inserted) {
                 reporter_.error(key_origin, path_,
-                                "duplicate key " + quote(key) + " (first at " + where(it->second) + ")");
-                continue;
+                                "duplicate key " + quote(v.text) + " (first at " + where(it->second) + ")");
+                return;
             }
-            Entry entry;
-            entry.key = std::move(key);
-            entry.key_origin = key_origin;
-            convert(pair.second, entry.value, depth + 1, key_origin);
-            if (failed_) return;
-            // yaml-cpp marks an implicit null ("key:" then a newline) at the next token.
-            if (entry.value.kind == Kind::null && entry.value.origin.line != key_origin.line)
-                entry.value.origin = key_origin;
-            out.entries.push_back(std::move(entry));
+            parent.skip_value = false;
+            parent.pending = Entry{std::move(v.text), key_origin, Value{}};
+            return;
         }
+        parent.have_key = false;
+        if (parent.skip_value) return;
+        // yaml-cpp marks an implicit null ("key:" then a newline) at the next token.
+        if (v.kind == Kind::null && v.origin.line != parent.pending.key_origin.line)
+            v.origin = parent.pending.key_origin;
+        parent.pending.value = std::move(v);
+        parent.value.entries.push_back(std::move(parent.pending));
     }
 
     Reporter& reporter_;
     int source_;
     std::string path_;
+    int depth_;
     std::size_t budget_;
-    bool failed_ = false;
+    YAML::Mark start_;
+    Value root_;
+    std::vector<Frame> stack_;
+    std::unordered_map<YAML::anchor_t, Stored> anchors_;
+};
+
+// Notes where a further document starts, ignoring its content.
+class DocumentProbe final : public YAML::EventHandler {
+public:
+    YAML::Mark start;
+    void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
 };
 
 // Parses one YAML text (the file, source 0, or an override value, source n) into `out`.
@@ -375,6 +474,10 @@ private:
 bool load_yaml(std::string_view text, int source, std::string_view path, int depth,
                Reporter& reporter, Value& out) {
     const Origin whole{source, 0, 0};
+    const auto at_mark = [&](const YAML::Mark& m, bool with_column) {
+        if (source > 0 || m.is_null() || m.line < 0 || m.column < 0) return whole;
+        return Origin{0, m.line + 1, with_column ? m.column + 1 : 0};
+    };
     if (text.size() > max_config_bytes) {
         reporter.error(whole, path,
                        "the text is " + std::to_string(text.size()) + " bytes, over the 1 MiB limit");
@@ -388,30 +491,37 @@ bool load_yaml(std::string_view text, int source, std::string_view path, int dep
         reporter.error(at, path, "nesting deeper than " + std::to_string(max_config_depth) + " levels");
         return false;
     }
-    std::vector<YAML::Node> docs;
-    try {
-        docs = YAML::LoadAll(std::string(text));
-    } catch (const YAML::Exception& e) {
-        Origin at = whole;
-        if (source == 0 && !e.mark.is_null() && e.mark.line >= 0 && e.mark.column >= 0)
-            at = Origin{0, e.mark.line + 1, e.mark.column + 1};
-        reporter.error(at, path, "invalid YAML: " + e.msg);
-        return false;
-    }
-    if (docs.size() > 1) {
-        Origin at = whole;
-        const YAML::Mark m = docs[1].Mark();
-        if (source == 0 && !m.is_null() && m.line >= 0) at = Origin{0, m.line + 1, 0};
-        reporter.error(at, path, "more than one YAML document; printgate reads exactly one");
-        return false;
-    }
     out = Value{};
     out.origin = Origin{source, source > 0 ? 0 : 1, source > 0 ? 0 : 1};
-    if (docs.empty()) return true;
-    // Every node costs at least one byte of text; aliases may reuse nodes, but not more
-    // than this in total.
-    Converter converter(reporter, source, path, 2 * text.size() + 1024);
-    return converter.run(docs[0], out, depth);
+    TreeBuilder builder(reporter, source, path, depth, 2 * text.size() + 1024);
+    try {
+        std::istringstream in{std::string(text)};
+        YAML::Parser parser(in);
+        if (!parser.HandleNextDocument(builder)) return true;  // no document: all defaults
+        DocumentProbe probe;
+        if (parser.HandleNextDocument(probe)) {
+            // A "document" that starts where the first one did consumed nothing: yaml-cpp
+            // met a token it cannot place (a stray ',') and would loop on it forever.
+            if (probe.start.pos == builder.start().pos) {
+                const auto pos = static_cast<std::size_t>(std::max(0, probe.start.pos));
+                const std::string_view token = pos < text.size() ? text.substr(pos, 1) : std::string_view{};
+                reporter.error(at_mark(probe.start, true), path, "invalid YAML: unexpected " + quote(token));
+            } else {
+                reporter.error(at_mark(probe.start, false), path,
+                               "more than one YAML document; printgate reads exactly one");
+            }
+            return false;
+        }
+    } catch (const TreeBuilder::Refused&) {
+        return false;
+    } catch (const YAML::Exception& e) {
+        reporter.error(at_mark(e.mark, true), path, "invalid YAML: " + e.msg);
+        return false;
+    }
+    const Origin fallback = out.origin;
+    out = builder.take_root();
+    if (source == 0 && out.origin.line == 0) out.origin = fallback;
+    return true;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -25,7 +25,9 @@
 #include <systemd/sd-daemon.h>
 
 #include "gateway/ctl/server.hpp"
+#include "gateway/net/http_session.hpp"
 #include "gateway/net/raw_session.hpp"
+#include "gateway/service/ipp_service.hpp"
 
 namespace pg::app {
 
@@ -53,8 +55,11 @@ Gateway::Gateway(conf::Config config, Options options, log::Logger& log)
 }
 
 Gateway::~Gateway() {
+    // Order matters: commits still queued complete (their callbacks post to io_),
+    // blocking work finishes, then io_ (declared after spool_) is destroyed with any
+    // session frames left by a forced stop, whose writers still need the spool.
+    if (spool_) spool_->join();
     pool_.join();
-    spool_.reset();
     if (lock_fd_ >= 0) ::close(lock_fd_);
     if (!control_path_.empty()) ::unlink(control_path_.c_str());
 }
@@ -98,12 +103,15 @@ bool Gateway::start(std::string& error) {
     log_.info({.event = "spool_recovered"}, "spool recovered: {} job(s), {} partial job(s) removed, {} corrupt",
               report.jobs, report.orphans_removed, report.corrupt);
 
+    ipp_ = std::make_unique<service::IppService>(*this);
     for (const auto& ep : c.listen.raw)
         if (!bind_tcp("raw", ep, error)) return false;
-    for (const auto* list : {&c.listen.ipp, &c.listen.ipps, &c.listen.lpd}) {
+    for (const auto& ep : c.listen.ipp)
+        if (!bind_tcp("ipp", ep, error)) return false;
+    for (const auto* list : {&c.listen.ipps, &c.listen.lpd}) {
         if (!list->empty())
             log_.warn({.event = "listener_unavailable"},
-                      "listen.ipp/ipps/lpd are configured but not served by this build yet; ignored");
+                      "listen.ipps and listen.lpd are configured but not served by this build yet; ignored");
     }
     if (!bind_control(error)) return false;
     return true;
@@ -135,7 +143,15 @@ bool Gateway::bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::
               "listening on {}", net::endpoint_string(local));
     auto* raw = acc.get();
     acceptors_.push_back(std::move(acc));
-    asio::co_spawn(io_, net::raw_accept_loop(*this, *raw, queue), asio::detached);
+    if (proto == "raw") {
+        asio::co_spawn(io_, net::raw_accept_loop(*this, *raw, queue), asio::detached);
+    } else {
+        net::HttpLimits limits;
+        limits.idle_timeout = std::min<std::chrono::milliseconds>(config_->limits.idle_timeout, std::chrono::seconds(60));
+        auto* svc = ipp_.get();
+        net::HttpHandler handler = [svc](const net::HttpRequestHead& h, net::BodySource& b) { return svc->handle(h, b); };
+        asio::co_spawn(io_, net::http_accept_loop(*this, *raw, proto, std::move(handler), limits), asio::detached);
+    }
     return true;
 }
 

@@ -28,6 +28,8 @@
 #include "gateway/log/log.hpp"
 #include "gateway/spool/spool.hpp"
 
+namespace pg::service { class IppService; }
+
 namespace pg::app {
 
 namespace asio = boost::asio;
@@ -91,6 +93,8 @@ private:
     log::Logger& log_;
     std::chrono::system_clock::time_point started_at_;
 
+    // Declared before io_ so it outlives session frames destroyed with io_.
+    std::unique_ptr<spool::Spool> spool_;
     asio::io_context io_{1};
     asio::thread_pool pool_{2};
     asio::signal_set signals_{io_};
@@ -100,7 +104,7 @@ private:
     std::string last_status_;
     std::chrono::microseconds watchdog_interval_{0};
 
-    std::unique_ptr<spool::Spool> spool_;
+    std::unique_ptr<service::IppService> ipp_;
     int lock_fd_ = -1;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
     std::vector<BoundListener> bound_;

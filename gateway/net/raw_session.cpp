@@ -127,12 +127,13 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
     log::Fields fields = base;
     fields.job_id = writer->id();
 
-    std::vector<std::byte> buf(kReadChunk);
+    // Uninitialised on purpose: zero-filling 256 KiB per connection cost ~10% CPU on small jobs.
+    std::unique_ptr<std::byte[]> buf(new std::byte[kReadChunk]);
     asio::steady_timer idle(conn->socket.get_executor());
     enum class End { eof, dropped, idle } end = End::eof;
     for (;;) {
         idle.expires_after(cfg->limits.idle_timeout);
-        auto r = co_await (conn->socket.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable)) ||
+        auto r = co_await (conn->socket.async_read_some(asio::buffer(buf.get(), kReadChunk), asio::as_tuple(asio::use_awaitable)) ||
                            idle.async_wait(asio::as_tuple(asio::use_awaitable)));
         if (conn->aborted) break;
         if (r.index() == 1) {
@@ -142,7 +143,7 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
         auto [rec, n] = std::get<0>(r);
         if (n > 0) {
             auto appended = co_await run_blocking(gw.pool(), [&writer, &buf, n = n] {
-                return writer->append(std::span<const std::byte>(buf.data(), n));
+                return writer->append(std::span<const std::byte>(buf.get(), n));
             });
             if (!appended) {
                 log::Fields refused = fields;

@@ -53,6 +53,8 @@ std::string encode_meta(const JobMeta& m) {
     o["peer"] = m.peer;
     o["protocol"] = m.protocol;
     o["document_format"] = m.document_format;
+    if (!m.document_name.empty()) o["document_name"] = m.document_name;
+    if (!m.attributes.empty()) o["attributes"] = m.attributes;
     return boost::json::serialize(o);
 }
 
@@ -75,6 +77,8 @@ Result<JobMeta> decode_meta(std::string_view json) {
     get("peer", m.peer);
     get("protocol", m.protocol);
     get("document_format", m.document_format);
+    get("document_name", m.document_name);
+    get("attributes", m.attributes);
     return m;
 }
 

@@ -42,6 +42,8 @@ struct JobMeta {
     std::string peer;             // "ADDR:PORT" of the submitting client
     std::string protocol;         // ipp | lpd | raw
     std::string document_format;  // MIME type when known, else application/octet-stream
+    std::string document_name;    // IPP document-name, when given
+    std::string attributes;       // job template attributes as a JSON object (copies, sides, media, ...)
 
     friend bool operator==(const JobMeta&, const JobMeta&) = default;
 };

@@ -147,9 +147,13 @@ Spool::Spool(SpoolOptions options, log::Logger& log) : options_(std::move(option
     limits_ = options_.limits;
 }
 
-Spool::~Spool() {
+void Spool::join() {
     stop();
     if (committer_.joinable()) committer_.join();
+}
+
+Spool::~Spool() {
+    join();
     if (jobs_dir_fd_ >= 0) ::close(jobs_dir_fd_);
 }
 
@@ -507,6 +511,30 @@ Result<std::unique_ptr<DocumentReader>> Spool::open_document(std::uint64_t id) {
     // The authenticated shape, not the index's size column, says how big the document is.
     r->size_ = shape->plaintext_size;
     return r;
+}
+
+Result<JobRecord> Spool::set_state(std::uint64_t id, JobState state) {
+    std::lock_guard db_lock(db_mutex_);
+    {
+        std::lock_guard lock(mutex_);
+        auto it = jobs_.find(id);
+        if (it == jobs_.end()) return errc::not_found;
+        auto s = it->second.state;
+        if (s == JobState::completed || s == JobState::aborted || s == JobState::canceled) return errc::bad_state;
+    }
+    std::int64_t now = now_ms();
+    Statement up(db_.handle(), "UPDATE jobs SET state=?, updated_ms=? WHERE id=?");
+    up.bind(1, static_cast<std::int64_t>(state)).bind(2, now).bind(3, static_cast<std::int64_t>(id));
+    if (up.step() != SQLITE_DONE) {
+        log_.error({.event = "spool_error", .job_id = id}, "job state change failed: {}", db_.last_error());
+        return errc::io_error;
+    }
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return errc::not_found;
+    it->second.state = state;
+    it->second.updated_ms = now;
+    return it->second;
 }
 
 Result<void> Spool::remove(std::uint64_t id) {

@@ -108,6 +108,7 @@ private:
     std::uint64_t sealed_size_ = 0;
     std::uint64_t reserved_ = 0;       // bytes counted against the quota
     std::uint64_t since_space_check_ = 0;
+    std::uint64_t writeback_from_ = 0;  // file offset up to which writeback was started
     int fd_ = -1;
     bool spilled_ = false;  // jobs/<id>.job exists
     bool finished_ = false;
@@ -166,6 +167,9 @@ public:
     // Re-reads the row from the index and re-authenticates key and metadata, so
     // tampering at rest is caught even while the daemon runs. Blocking.
     Result<std::unique_ptr<DocumentReader>> open_document(std::uint64_t id);
+    // Durably moves a job to `state` (one transaction, fsynced). bad_state when the
+    // job is already done (completed, aborted, canceled). Blocking.
+    Result<JobRecord> set_state(std::uint64_t id, JobState state);
     // Crypto-shreds a job (see the design note). Blocking.
     Result<void> remove(std::uint64_t id);
 
@@ -180,6 +184,8 @@ public:
 
     // Refuse new jobs from now on; wakes the committer to drain and stop.
     void stop();
+    // stop(), then wait until every queued commit has completed (blocking).
+    void join();
 
 private:
     friend class JobWriter;

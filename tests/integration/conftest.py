@@ -61,6 +61,9 @@ class Notify:
         self.sock.close()
 
 
+_STARTED = []  # every printgated a test started, so teardown can reap it
+
+
 class Daemon:
     def __init__(self, root, config_text=DEFAULT_CONFIG, state="state"):
         self.root = root
@@ -88,6 +91,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [PRINTGATED, "--config", self.config, "--log-target", "stderr", *self.extra_args, *args],
             stdout=self.stderr, stderr=self.stderr, env=env)
+        _STARTED.append(self.proc)
         if wait:
             self.notify.wait_for("READY=1", proc=self.proc)
         return self
@@ -169,6 +173,17 @@ def wait_until(predicate, timeout=30.0, what="condition"):
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def reap_daemons():
+    """A failing test must not leave its printgated running: kill what it started."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture

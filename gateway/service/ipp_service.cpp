@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: Apache-2.0
+// IPP operations (RFC 8011 §4) on the gateway's queues. See ipp_service.hpp.
+//
+// A request body is the IPP attribute section followed by document data. The
+// section is framed by pg::ipp::FrameParser in a bounded buffer (FrameLimits:
+// 256 KiB), decoded by libcups, validated into a typed pg::ipp::Request; any
+// document data after it streams into the spool chunk by chunk.
+#include "gateway/service/ipp_service.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "gateway/app/gateway.hpp"
+#include "gateway/net/async.hpp"
+#include "gateway/service/intake.hpp"
+#include "gateway/service/ipp_printer.hpp"
+#include "protocols/ipp/frame.hpp"
+#include "protocols/ipp/message.hpp"
+#include "protocols/ipp/request.hpp"
+#include "protocols/ipp/response.hpp"
+
+namespace pg::service {
+
+namespace asio = boost::asio;
+using ipp::Status;
+
+namespace {
+
+constexpr auto kIncomingTimeout = std::chrono::minutes(5);
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+net::HttpReply ipp_reply(const ipp::Response& r, bool close = false) {
+    net::HttpReply reply;
+    reply.content_type = "application/ipp";
+    reply.body = r.bytes();
+    reply.close = close;
+    return reply;
+}
+
+net::HttpReply plain(unsigned status, std::string text) {
+    net::HttpReply r;
+    r.status = status;
+    r.content_type = "text/plain; charset=utf-8";
+    for (char c : text) r.body.push_back(static_cast<std::byte>(c));
+    return r;
+}
+
+// The path of a URI ("ipp://host:631/ipp/print/q" -> "/ipp/print/q"), or the
+// string itself when it is already a path.
+std::string uri_path(std::string_view uri) {
+    auto scheme = uri.find("://");
+    if (scheme == std::string_view::npos) return std::string(uri);
+    auto slash = uri.find('/', scheme + 3);
+    if (slash == std::string_view::npos) return "/";
+    auto path = uri.substr(slash);
+    if (auto q = path.find_first_of("?#"); q != std::string_view::npos) path = path.substr(0, q);
+    return std::string(path);
+}
+
+}  // namespace
+
+struct IppService::Exchange {
+    const net::HttpRequestHead& head;
+    net::BodySource& body;
+    ipp::Message message;
+    ipp::Request request;
+    std::vector<std::byte> leftover;  // document bytes that came with the section
+    std::string queue;
+    std::string printer_uri;
+    std::string host;
+    std::string user;
+    ipp::Response response{Status::successful_ok, 1};
+    bool close = false;
+
+    Exchange(const net::HttpRequestHead& h, net::BodySource& b) : head(h), body(b) {}
+
+    void fail(Status s, std::string_view msg) {
+        response.set_status(s);
+        response.set_status_message(msg);
+    }
+    std::string job_uri(std::uint64_t id) const {
+        return fmt::format("{}://{}/jobs/{}", head.tls ? "ipps" : "ipp", host, id);
+    }
+};
+
+IppService::IppService(app::Gateway& gw) : gw_(gw), up_since_(unix_now()) {}
+IppService::~IppService() = default;
+
+asio::awaitable<net::HttpReply> IppService::handle(const net::HttpRequestHead& head, net::BodySource& body) {
+    if (head.method == "GET" || head.method == "HEAD") {
+        if (head.target == "/" || head.target.starts_with("/ipp/print") || head.target.starts_with("/printers"))
+            co_return plain(200, "printgate IPP print service\n");
+        co_return plain(404, "not found\n");
+    }
+    if (head.method != "POST") {
+        auto r = plain(405, "method not allowed\n");
+        r.headers.emplace_back("Allow", "GET, HEAD, POST");
+        co_return r;
+    }
+    if (!head.content_type.starts_with("application/ipp")) co_return plain(400, "expected application/ipp\n");
+
+    // Frame the attribute section.
+    ipp::FrameParser frame;
+    std::vector<std::byte> section;
+    std::vector<std::byte> leftover;
+    for (;;) {
+        auto chunk = co_await body.next();
+        if (!chunk) co_return plain(400, "request body: " + chunk.error().message() + "\n");
+        if (chunk->empty()) break;
+        auto fed = frame.feed(*chunk);
+        section.insert(section.end(), chunk->begin(), chunk->begin() + static_cast<std::ptrdiff_t>(fed.consumed));
+        if (fed.status == ipp::FrameStatus::complete) {
+            leftover.assign(chunk->begin() + static_cast<std::ptrdiff_t>(fed.consumed), chunk->end());
+            break;
+        }
+        if (fed.status == ipp::FrameStatus::error) break;
+    }
+    if (!frame.is_complete()) {
+        std::string why = frame.has_error() ? frame.error().message : "body ended inside the attribute section";
+        gw_.log().warn({.event = "ipp_bad_request", .peer = head.peer, .proto = "ipp"}, "{}", log::escape(why));
+        if (!frame.header_done()) co_return plain(400, "malformed IPP request\n");
+        // RFC 8011 §4.1.1: a malformed request gets client-error-bad-request.
+        ipp::Version v = ipp::is_supported_version(frame.version()) ? frame.version() : ipp::Version{2, 0};
+        ipp::Response r(Status::client_error_bad_request, static_cast<std::int32_t>(frame.request_id()), v);
+        r.set_status_message(why);
+        co_return ipp_reply(r, true);
+    }
+    auto decoded = ipp::decode(section);
+    if (!decoded) {
+        ipp::Version v = ipp::is_supported_version(frame.version()) ? frame.version() : ipp::Version{2, 0};
+        ipp::Response r(Status::client_error_bad_request, static_cast<std::int32_t>(frame.request_id()), v);
+        r.set_status_message(decoded.error().message);
+        co_return ipp_reply(r, true);
+    }
+    Exchange ex(head, body);
+    ex.message = std::move(*decoded);
+    auto viewed = ipp::view(ex.message);
+    if (!viewed) co_return ipp_reply(ipp::error_response(ex.message, viewed.error()));
+    ex.request = std::move(*viewed);
+    ex.request.message = &ex.message;
+    ex.leftover = std::move(leftover);
+    ex.response = ipp::Response(Status::successful_ok, ex.request.request_id, ipp::reply_version(ex.request.version));
+    co_return co_await dispatch(ex);
+}
+
+asio::awaitable<net::HttpReply> IppService::dispatch(Exchange& ex) {
+    const auto cfg = gw_.config_ptr();
+    ex.host = ex.head.host.empty() ? "localhost" : ex.head.host;
+    ex.user = ex.request.requesting_user_name.value_or("anonymous");
+    if (ex.user.empty()) ex.user = "anonymous";
+    expire_incoming();
+
+    // RFC 8011 §4.1.5: printer operations need printer-uri; job operations need
+    // printer-uri + job-id, or job-uri. CUPS' own operations need neither.
+    using ipp::Operation;
+    bool cups_op = ex.request.is(Operation::cups_get_default) || ex.request.is(Operation::cups_get_printers);
+    if (!cups_op && !ex.request.printer_uri && !ex.request.job_uri) {
+        ex.fail(Status::client_error_bad_request, "missing printer-uri");
+        co_return ipp_reply(ex.response);
+    }
+    // Target queue: from printer-uri (or the HTTP path), RFC 8011 §4.1.5.
+    std::string path = uri_path(ex.request.printer_uri.value_or(ex.head.target));
+    bool printer_less = cups_op || (!ex.request.printer_uri && ex.request.job_uri);
+    if (path.starts_with("/ipp/print/")) ex.queue = path.substr(11);
+    else if (path.starts_with("/printers/")) ex.queue = path.substr(10);
+    else if (path == "/" || path == "/ipp/print" || path == "/ipp/print/" || path.empty()) ex.queue = cfg->default_queue;
+    else if (path.starts_with("/jobs")) ex.queue = cfg->default_queue;
+    if (!ex.queue.empty() && ex.queue.back() == '/') ex.queue.pop_back();
+    if (!printer_less && !cfg->queues.count(ex.queue)) {
+        ex.fail(Status::client_error_not_found, "The printer or class does not exist.");
+        co_return ipp_reply(ex.response);
+    }
+    ex.printer_uri = fmt::format("{}://{}/ipp/print/{}", ex.head.tls ? "ipps" : "ipp", ex.host, ex.queue);
+
+    switch (static_cast<Operation>(ex.request.operation)) {
+    case Operation::print_job: co_await print_job(ex); break;
+    case Operation::validate_job: validate_job(ex); break;
+    case Operation::create_job: co_await create_job(ex); break;
+    case Operation::send_document: co_await send_document(ex); break;
+    case Operation::cancel_job: co_await cancel_job(ex); break;
+    case Operation::get_job_attributes: get_job_attributes(ex); break;
+    case Operation::get_jobs: get_jobs(ex); break;
+    case Operation::get_printer_attributes: get_printer_attributes(ex); break;
+    case Operation::cups_get_default: cups_get_printers(ex, true); break;
+    case Operation::cups_get_printers: cups_get_printers(ex, false); break;
+    default:
+        ex.fail(Status::server_error_operation_not_supported, "operation not supported");
+        break;
+    }
+    co_return ipp_reply(ex.response, ex.close);
+}
+
+void IppService::expire_incoming() {
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = incoming_.begin(); it != incoming_.end();) {
+        if (now - it->second.created > kIncomingTimeout) {
+            gw_.log().info({.event = "job_discarded", .job_id = it->first, .proto = "ipp"},
+                           "Create-Job without Send-Document for {} s; discarded",
+                           std::chrono::duration_cast<std::chrono::seconds>(kIncomingTimeout).count());
+            it = incoming_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void IppService::validate_job(Exchange& ex) {
+    const auto& fmt = ex.request.document_format;
+    if (fmt && !is_supported_format(*fmt)) {
+        ex.fail(Status::client_error_document_format_not_supported, "document-format not supported");
+        ex.response.add_unsupported_group().add_mime_media_type("document-format", *fmt);
+    }
+}
+
+asio::awaitable<bool> IppService::stream_document(Exchange& ex, spool::JobWriter& writer) {
+    auto fail = [&](const boost::system::error_code& ec) {
+        if (ec == spool::errc::job_too_large)
+            ex.fail(Status::client_error_request_entity_too_large, ec.message());
+        else
+            ex.fail(Status::server_error_temporary_error, ec.message());
+        ex.close = true;  // the rest of the body is not worth reading
+    };
+    if (!ex.leftover.empty()) {
+        auto r = co_await net::run_blocking(gw_.pool(), [&] { return writer.append(ex.leftover); });
+        if (!r) {
+            fail(r.error());
+            co_return false;
+        }
+    }
+    for (;;) {
+        auto chunk = co_await ex.body.next();
+        if (!chunk) {
+            ex.fail(Status::client_error_bad_request, "document data: " + chunk.error().message());
+            ex.close = true;
+            co_return false;
+        }
+        if (chunk->empty()) co_return true;
+        auto r = co_await net::run_blocking(gw_.pool(), [&] { return writer.append(*chunk); });
+        if (!r) {
+            fail(r.error());
+            co_return false;
+        }
+    }
+}
+
+namespace {
+
+spool::JobMeta job_meta(const ipp::Request& rq, const std::string& queue, const std::string& user,
+                        const std::string& peer) {
+    spool::JobMeta m;
+    m.queue = queue;
+    m.user = user;
+    m.name = rq.job_name.value_or(rq.document_name.value_or(""));
+    m.peer = peer;
+    m.protocol = "ipp";
+    m.document_format = rq.document_format.value_or("application/octet-stream");
+    m.document_name = rq.document_name.value_or("");
+    boost::json::object a;
+    if (rq.copies) a["copies"] = *rq.copies;
+    if (rq.job_hold_until) a["job-hold-until"] = *rq.job_hold_until;
+    m.attributes = boost::json::serialize(a);
+    return m;
+}
+
+}  // namespace
+
+asio::awaitable<void> IppService::print_job(Exchange& ex) {
+    validate_job(ex);
+    if (ex.response.status() != Status::successful_ok) co_return;
+    auto begun = gw_.spool().begin_job(job_meta(ex.request, ex.queue, ex.user, ex.head.peer));
+    if (!begun) {
+        ex.fail(Status::server_error_not_accepting_jobs, begun.error().message());
+        gw_.log().warn({.event = "job_refused", .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"},
+                       "job refused: {}", begun.error().message());
+        co_return;
+    }
+    std::unique_ptr<spool::JobWriter> writer = std::move(*begun);
+    log::Fields fields{.job_id = writer->id(), .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"};
+    if (!co_await stream_document(ex, *writer)) {
+        log::Fields f = fields;
+        f.event = "job_refused";
+        gw_.log().warn(f, "job refused after {} bytes: {}", writer->size(), ex.response.status_message());
+        co_await net::run_blocking(gw_.pool(), [&writer] { writer->discard(); });
+        co_return;
+    }
+    auto committed = co_await finish_and_commit(gw_, std::move(writer), fields);
+    if (!committed) {
+        ex.fail(Status::server_error_temporary_error, committed.error().message());
+        co_return;
+    }
+    auto& g = ex.response.add_job_group();
+    g.add_integer("job-id", static_cast<std::int32_t>(committed->id))
+        .add_uri("job-uri", ex.job_uri(committed->id))
+        .add_enum("job-state", spool::ipp_enum(committed->state))
+        .add_keywords("job-state-reasons", {"job-hold-until-specified"})
+        .add_text("job-state-message", "held for release");
+}
+
+asio::awaitable<void> IppService::create_job(Exchange& ex) {
+    validate_job(ex);
+    if (ex.response.status() != Status::successful_ok) co_return;
+    auto begun = gw_.spool().begin_job(job_meta(ex.request, ex.queue, ex.user, ex.head.peer));
+    if (!begun) {
+        ex.fail(Status::server_error_not_accepting_jobs, begun.error().message());
+        co_return;
+    }
+    std::uint64_t id = (*begun)->id();
+    incoming_[id] = Incoming{std::move(*begun), std::chrono::steady_clock::now(), unix_now()};
+    auto& g = ex.response.add_job_group();
+    g.add_integer("job-id", static_cast<std::int32_t>(id))
+        .add_uri("job-uri", ex.job_uri(id))
+        .add_enum("job-state", 4)
+        .add_keywords("job-state-reasons", {"job-incoming"});
+    co_return;
+}
+
+namespace {
+std::optional<std::uint64_t> target_job(const ipp::Request& rq) {
+    if (rq.job_id) return static_cast<std::uint64_t>(*rq.job_id);
+    if (rq.job_uri) {
+        auto p = uri_path(*rq.job_uri);
+        auto slash = p.rfind('/');
+        if (slash != std::string::npos) {
+            try {
+                std::size_t pos = 0;
+                auto id = std::stoull(p.substr(slash + 1), &pos);
+                if (pos == p.size() - slash - 1 && id > 0) return id;
+            } catch (...) {
+            }
+        }
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+asio::awaitable<void> IppService::send_document(Exchange& ex) {
+    auto id = target_job(ex.request);
+    if (!id) {
+        ex.fail(Status::client_error_bad_request, "job-id or job-uri required");
+        co_return;
+    }
+    auto it = incoming_.find(*id);
+    if (it == incoming_.end()) {
+        auto rec = gw_.spool().find(*id);
+        ex.fail(rec ? Status::client_error_not_possible : Status::client_error_not_found,
+                rec ? "job already has its document" : "no such job (or it timed out waiting for its document)");
+        co_return;
+    }
+    if (!ex.request.last_document) {
+        ex.fail(Status::client_error_bad_request, "last-document is required");
+        co_return;
+    }
+    if (!*ex.request.last_document) {
+        ex.fail(Status::server_error_multiple_document_jobs_not_supported,
+                "multiple-document jobs are not supported; send the document with last-document=true");
+        co_return;
+    }
+    if (ex.request.document_format && !is_supported_format(*ex.request.document_format)) {
+        ex.fail(Status::client_error_document_format_not_supported, "document-format not supported");
+        co_return;
+    }
+    std::unique_ptr<spool::JobWriter> writer = std::move(it->second.writer);
+    incoming_.erase(it);
+    if (ex.request.document_format) writer->meta().document_format = *ex.request.document_format;
+    if (ex.request.document_name) {
+        writer->meta().document_name = *ex.request.document_name;
+        if (writer->meta().name.empty()) writer->meta().name = *ex.request.document_name;
+    }
+    log::Fields fields{.job_id = writer->id(), .queue = writer->meta().queue, .peer = ex.head.peer, .proto = "ipp"};
+    if (!co_await stream_document(ex, *writer)) {
+        co_await net::run_blocking(gw_.pool(), [&writer] { writer->discard(); });
+        co_return;
+    }
+    auto committed = co_await finish_and_commit(gw_, std::move(writer), fields);
+    if (!committed) {
+        ex.fail(Status::server_error_temporary_error, committed.error().message());
+        co_return;
+    }
+    auto& g = ex.response.add_job_group();
+    g.add_integer("job-id", static_cast<std::int32_t>(committed->id))
+        .add_uri("job-uri", ex.job_uri(committed->id))
+        .add_enum("job-state", spool::ipp_enum(committed->state))
+        .add_keywords("job-state-reasons", {"job-hold-until-specified"});
+}
+
+asio::awaitable<void> IppService::cancel_job(Exchange& ex) {
+    auto id = target_job(ex.request);
+    if (!id) {
+        ex.fail(Status::client_error_bad_request, "job-id or job-uri required");
+        co_return;
+    }
+    if (auto it = incoming_.find(*id); it != incoming_.end()) {
+        incoming_.erase(it);
+        co_return;
+    }
+    auto rec = gw_.spool().find(*id);
+    if (!rec) {
+        ex.fail(Status::client_error_not_found, "no such job");
+        co_return;
+    }
+    // auth: none queues trust requesting-user-name, as CUPS does without authentication.
+    if (rec->meta.user != ex.user) {
+        ex.fail(Status::client_error_not_authorized, "only the job's owner may cancel it");
+        co_return;
+    }
+    auto r = co_await net::run_blocking(gw_.pool(), [this, id] { return gw_.spool().set_state(*id, spool::JobState::canceled); });
+    if (!r) {
+        ex.fail(r.error() == spool::errc::bad_state ? Status::client_error_not_possible
+                                                    : Status::server_error_internal_error,
+                r.error() == spool::errc::bad_state ? "job is already finished" : r.error().message());
+        co_return;
+    }
+    gw_.log().info({.event = "job_canceled", .job_id = *id, .queue = rec->meta.queue, .peer = ex.head.peer,
+                    .proto = "ipp"},
+                   "job canceled by its owner");
+}
+
+void IppService::get_printer_attributes(Exchange& ex) {
+    const auto cfg = gw_.config_ptr();
+    PrinterContext p;
+    p.queue = ex.queue;
+    p.description = cfg->queues.at(ex.queue).description;
+    p.uri = ex.printer_uri;
+    p.more_info = fmt::format("{}://{}/ipp/print/{}", ex.head.tls ? "https" : "http", ex.host, ex.queue);
+    p.uuid = queue_uuid(cfg->state_dir, ex.queue);
+    p.up_since = up_since_;
+    p.now = unix_now();
+    p.tls = ex.head.tls;
+    for (const auto& j : gw_.spool().list())
+        if (j.meta.queue == ex.queue && (j.state == spool::JobState::held || j.state == spool::JobState::pending ||
+                                         j.state == spool::JobState::processing))
+            ++p.queued_jobs;
+    Wanted wanted(ex.request.requested_attributes, {"all"});
+    add_printer_attributes(ex.response.add_printer_group(), p, wanted);
+}
+
+void IppService::cups_get_printers(Exchange& ex, bool only_default) {
+    const auto cfg = gw_.config_ptr();
+    for (const auto& [name, q] : cfg->queues) {
+        if (only_default && name != cfg->default_queue) continue;
+        ex.queue = name;
+        ex.printer_uri = fmt::format("{}://{}/ipp/print/{}", ex.head.tls ? "ipps" : "ipp", ex.host, name);
+        get_printer_attributes(ex);
+    }
+}
+
+void IppService::get_jobs(Exchange& ex) {
+    std::string which = ex.request.which_jobs.value_or("not-completed");
+    if (which != "not-completed" && which != "completed" && which != "all") {
+        ex.fail(Status::client_error_attributes_or_values_not_supported, "which-jobs value not supported");
+        ex.response.add_unsupported_group().add_keyword("which-jobs", which);
+        return;
+    }
+    bool mine = ex.request.my_jobs.value_or(false);
+    std::int32_t limit = ex.request.limit.value_or(0x7fffffff);
+    Wanted wanted(ex.request.requested_attributes, {"job-id", "job-uri"});
+    auto jobs = gw_.spool().list();
+    // Newest first for completed jobs, oldest first otherwise (as cupsd).
+    if (which == "completed") std::reverse(jobs.begin(), jobs.end());
+    std::int32_t n = 0;
+    std::int64_t now = unix_now();
+    for (const auto& j : jobs) {
+        if (j.meta.queue != ex.queue) continue;
+        bool done = j.state == spool::JobState::completed || j.state == spool::JobState::aborted ||
+                    j.state == spool::JobState::canceled;
+        if ((which == "not-completed" && done) || (which == "completed" && !done)) continue;
+        if (mine && j.meta.user != ex.user) continue;
+        if (n++ >= limit) break;
+        JobView v{&j, ex.job_uri(j.id), ex.printer_uri, up_since_, now, j.meta.user == ex.user};
+        add_job_attributes(ex.response.add_job_group(), v, wanted);
+    }
+}
+
+void IppService::get_job_attributes(Exchange& ex) {
+    auto id = target_job(ex.request);
+    if (!id) {
+        ex.fail(Status::client_error_bad_request, "job-id or job-uri required");
+        return;
+    }
+    auto rec = gw_.spool().find(*id);
+    if (!rec) {
+        if (incoming_.count(*id)) {
+            auto& g = ex.response.add_job_group();
+            g.add_integer("job-id", static_cast<std::int32_t>(*id))
+                .add_enum("job-state", 4)
+                .add_keywords("job-state-reasons", {"job-incoming"});
+            return;
+        }
+        ex.fail(Status::client_error_not_found, "no such job");
+        return;
+    }
+    Wanted wanted(ex.request.requested_attributes, {"all"});
+    std::string printer_uri = fmt::format("{}://{}/ipp/print/{}", ex.head.tls ? "ipps" : "ipp", ex.host,
+                                          rec->meta.queue);
+    JobView v{&*rec, ex.job_uri(rec->id), printer_uri, up_since_, unix_now(), rec->meta.user == ex.user};
+    add_job_attributes(ex.response.add_job_group(), v, wanted);
+}
+
+}  // namespace pg::service

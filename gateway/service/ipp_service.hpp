@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// The IPP print service: every configured queue is an IPP printer object at
+// /ipp/print/QUEUE (and /printers/QUEUE for CUPS clients); `/` answers for the
+// queue the request's printer-uri names, else the default queue.
+//
+// Owns: reading the attribute section of each request (pg::ipp::FrameParser,
+// bounded), dispatching operations, streaming document data into the spool,
+// and Create-Job jobs waiting for their Send-Document. Must not: encode bytes by
+// hand (pg::ipp::Response does) or write the index directly (pg::spool does).
+//
+// Runs on the gateway's I/O thread; blocking spool work goes to the pool.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "gateway/net/http_session.hpp"
+#include "gateway/spool/spool.hpp"
+
+namespace pg::app { class Gateway; }
+
+namespace pg::service {
+
+class IppService {
+public:
+    explicit IppService(app::Gateway& gw);
+    ~IppService();
+
+    boost::asio::awaitable<net::HttpReply> handle(const net::HttpRequestHead& head, net::BodySource& body);
+
+    // Jobs created by Create-Job and not yet given their document.
+    std::size_t incoming_jobs() const { return incoming_.size(); }
+
+private:
+    struct Incoming {
+        std::unique_ptr<spool::JobWriter> writer;
+        std::chrono::steady_clock::time_point created;
+        std::int64_t created_unix = 0;
+    };
+    struct Exchange;
+
+    boost::asio::awaitable<net::HttpReply> dispatch(Exchange& ex);
+    boost::asio::awaitable<void> print_job(Exchange& ex);
+    boost::asio::awaitable<void> create_job(Exchange& ex);
+    boost::asio::awaitable<void> send_document(Exchange& ex);
+    boost::asio::awaitable<void> cancel_job(Exchange& ex);
+    void validate_job(Exchange& ex);
+    void get_printer_attributes(Exchange& ex);
+    void get_jobs(Exchange& ex);
+    void get_job_attributes(Exchange& ex);
+    void cups_get_printers(Exchange& ex, bool only_default);
+    boost::asio::awaitable<bool> stream_document(Exchange& ex, spool::JobWriter& writer);
+    void expire_incoming();
+
+    app::Gateway& gw_;
+    std::map<std::uint64_t, Incoming> incoming_;
+    std::int64_t up_since_ = 0;
+};
+
+}  // namespace pg::service

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: Apache-2.0
+"""IPP server: ipptool's suites and printgate's own, against a hold queue."""
+import glob
+import os
+import shutil
+import socket
+import struct
+import subprocess
+
+import pytest
+
+from conftest import Daemon, send_raw, wait_until
+
+IPP_CONFIG = """\
+state_dir: state
+listen:
+  raw: 127.0.0.1:0
+  ipp: 127.0.0.1:0
+queues:
+  default:
+    description: IPP test queue
+  second: {}
+default_queue: default
+limits:
+  shutdown_timeout: 5s
+"""
+
+HERE = os.path.dirname(__file__)
+SUITES = ["get-printer-attributes", "get-printer-description-attributes", "get-job-template-attributes",
+          "ipp-backend", "validate-job", "print-job", "print-job-media-col", "create-job", "create-job-format",
+          "get-jobs", "get-completed-jobs"]
+
+PS_PAGE = """%!PS-Adobe-3.0
+%%BoundingBox: 0 0 595 842
+%%Pages: 1
+%%EndComments
+%%Page: 1 1
+/Helvetica findfont 24 scalefont setfont
+72 742 moveto (printgate IPP test) show
+showpage
+%%EOF
+"""
+
+
+@pytest.fixture
+def docs(tmp_root):
+    """The documents Debian's ipptool .test files refer to, made with Ghostscript."""
+    d = os.path.join(tmp_root, "docs")
+    os.mkdir(d)
+    for t in glob.glob("/usr/share/cups/ipptool/*.test"):
+        shutil.copy(t, d)
+    ps = os.path.join(d, "document-a4.ps")
+    with open(ps, "w") as f:
+        f.write(PS_PAGE)
+    for name in ["document-letter.ps", "onepage-a4.ps", "onepage-letter.ps"]:
+        shutil.copy(ps, os.path.join(d, name))
+    subprocess.run(["ps2pdf", "-sPAPERSIZE=a4", ps, os.path.join(d, "document-a4.pdf")], check=True, timeout=120)
+    shutil.copy(os.path.join(d, "document-a4.pdf"), os.path.join(d, "document-letter.pdf"))
+    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=jpeg", "-r50",
+                    "-sOutputFile=" + os.path.join(d, "color.jpg"), ps], check=True, timeout=120)
+    return d
+
+
+@pytest.fixture
+def ipp_daemon(tmp_root):
+    d = Daemon(tmp_root, IPP_CONFIG).start()
+    ipp = [l for l in d.status()["listeners"] if l["protocol"] == "ipp"][0]
+    d.ipp_uri = f"ipp://127.0.0.1:{ipp['port']}/ipp/print/default"
+    d.ipp_port = ipp["port"]
+    yield d
+    if d.proc.poll() is None:
+        d.stop()
+
+
+def ipptool(docs, uri, test, timeout=120):
+    r = subprocess.run(["ipptool", "-tI", "-T", "30", "-f", os.path.join(docs, "document-a4.pdf"), uri, test],
+                       capture_output=True, text=True, cwd=docs, timeout=timeout)
+    out = r.stdout + r.stderr
+    return out.count("[PASS]"), out.count("[FAIL]"), out
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_ipptool_suite(ipp_daemon, docs, suite):
+    passed, failed, out = ipptool(docs, ipp_daemon.ipp_uri, suite + ".test")
+    assert failed == 0 and passed > 0, out
+
+
+def test_printgate_basics_suite(ipp_daemon, docs):
+    passed, failed, out = ipptool(docs, ipp_daemon.ipp_uri, os.path.join(HERE, "ipp", "pg-ipp-basics.test"))
+    assert failed == 0 and passed == 16, out
+    with open(os.path.join(docs, "document-a4.pdf"), "rb") as f:
+        pdf = f.read()
+    jobs = ipp_daemon.jobs()
+    printed = [j for j in jobs if j["name"] == "pg basics print"]
+    assert len(printed) == 1
+    assert printed[0]["user"] == "alice" and printed[0]["protocol"] == "ipp"
+    assert printed[0]["state"] == "canceled"
+    assert ipp_daemon.cat(printed[0]["id"]).stdout == pdf
+    sent = [j for j in jobs if j["state"] == "pending-held"]
+    assert len(sent) == 1 and ipp_daemon.cat(sent[0]["id"]).stdout == pdf
+
+
+def test_second_queue_by_printer_uri_on_root(ipp_daemon, docs):
+    # lp -h posts to / with a /printers/Q printer-uri: the job lands in Q.
+    uri = ipp_daemon.ipp_uri.replace("/ipp/print/default", "/printers/second")
+    passed, failed, out = ipptool(docs, uri, "print-job.test")
+    assert failed == 0 and passed == 1, out
+    assert [j["queue"] for j in ipp_daemon.jobs()] == ["second"]
+
+
+def http_post(port, body, chunked=False, extra=b""):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    head = b"POST /ipp/print/default HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/ipp\r\n" + extra
+    if chunked:
+        s.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+    else:
+        s.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return s
+
+
+def read_response(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    while len(rest) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
+def gpa_request(request_id=1):
+    def attr(tag, name, value):
+        return bytes([tag]) + struct.pack(">H", len(name)) + name + struct.pack(">H", len(value)) + value
+    body = struct.pack(">BBHI", 2, 0, 0x000B, request_id) + b"\x01"
+    body += attr(0x47, b"attributes-charset", b"utf-8")
+    body += attr(0x48, b"attributes-natural-language", b"en")
+    body += attr(0x45, b"printer-uri", b"ipp://localhost/ipp/print/default")
+    return body + b"\x03"
+
+
+def test_hostile_requests_get_errors_and_daemon_keeps_serving(ipp_daemon):
+    port = ipp_daemon.ipp_port
+    # A 2 GB declared value length: refused at the length field, nothing allocated.
+    evil = struct.pack(">BBHI", 2, 0, 0x0002, 7) + b"\x01\x47" + struct.pack(">H", 18) + b"attributes-charset" + \
+        b"\xff\xff" + b"x" * 100
+    s = http_post(port, evil)
+    resp = read_response(s)
+    assert resp.startswith(b"HTTP/1.1 200") or resp.startswith(b"HTTP/1.1 400"), resp[:100]
+    s.close()
+    # 10,000 attributes: over the frame limit, an error, not a crash.
+    many = struct.pack(">BBHI", 2, 0, 0x000B, 8) + b"\x01" + b"\x44\x00\x01a\x00\x01b" * 10000 + b"\x03"
+    s = http_post(port, many, chunked=True)
+    assert read_response(s).startswith(b"HTTP/1.1 ")
+    s.close()
+    # Body shorter than Content-Length, then the client goes away: no job.
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"POST /ipp/print/default HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n"
+              b"Content-Length: 100000\r\n\r\n" + gpa_request()[:-1])
+    s.close()
+    # TLS handshake garbage on the plain port.
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(200))
+    assert s.recv(4096).startswith(b"HTTP/1.1 400")
+    s.close()
+    # Keep-alive: an error, then a good request on the same connection.
+    s = http_post(port, b"\x02\x00", chunked=False)
+    first = read_response(s)
+    assert first.startswith(b"HTTP/1.1 400")
+    s.close()
+    s = http_post(port, gpa_request(41))
+    first = read_response(s)
+    assert first.startswith(b"HTTP/1.1 200")
+    s.sendall(b"POST /ipp/print/default HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/ipp\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(gpa_request(42)) + gpa_request(42))
+    second = read_response(s)
+    assert second.startswith(b"HTTP/1.1 200")
+    body = second.split(b"\r\n\r\n", 1)[1]
+    assert struct.unpack(">I", body[4:8])[0] == 42 and body[2:4] == b"\x00\x00"
+    s.close()
+    assert ipp_daemon.jobs() == []
+    assert send_raw(ipp_daemon.raw_port(), b"still serving")
