@@ -272,18 +272,8 @@ spool::JobMeta job_meta(const ipp::Request& rq, const std::string& queue, const 
 
 }  // namespace
 
-asio::awaitable<void> IppService::print_job(Exchange& ex) {
-    validate_job(ex);
-    if (ex.response.status() != Status::successful_ok) co_return;
-    auto begun = gw_.spool().begin_job(job_meta(ex.request, ex.queue, ex.user, ex.head.peer));
-    if (!begun) {
-        ex.fail(Status::server_error_not_accepting_jobs, begun.error().message());
-        gw_.log().warn({.event = "job_refused", .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"},
-                       "job refused: {}", begun.error().message());
-        co_return;
-    }
-    std::unique_ptr<spool::JobWriter> writer = std::move(*begun);
-    log::Fields fields{.job_id = writer->id(), .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"};
+asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_ptr<spool::JobWriter> writer) {
+    log::Fields fields{.job_id = writer->id(), .queue = writer->meta().queue, .peer = ex.head.peer, .proto = "ipp"};
     if (!co_await stream_document(ex, *writer)) {
         log::Fields f = fields;
         f.event = "job_refused";
@@ -302,6 +292,20 @@ asio::awaitable<void> IppService::print_job(Exchange& ex) {
         .add_enum("job-state", spool::ipp_enum(committed->state))
         .add_keywords("job-state-reasons", {"job-hold-until-specified"})
         .add_text("job-state-message", "held for release");
+}
+
+asio::awaitable<void> IppService::print_job(Exchange& ex) {
+    validate_job(ex);
+    if (ex.response.status() != Status::successful_ok) co_return;
+    auto begun = gw_.spool().begin_job(job_meta(ex.request, ex.queue, ex.user, ex.head.peer));
+    if (!begun) {
+        ex.fail(Status::server_error_not_accepting_jobs, begun.error().message());
+        gw_.log().warn({.event = "job_refused", .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"},
+                       "job refused: {}", begun.error().message());
+        co_return;
+    }
+    std::unique_ptr<spool::JobWriter> writer = std::move(*begun);
+    co_await receive_and_commit(ex, std::move(writer));
 }
 
 asio::awaitable<void> IppService::create_job(Exchange& ex) {
@@ -374,21 +378,7 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
         writer->meta().document_name = *ex.request.document_name;
         if (writer->meta().name.empty()) writer->meta().name = *ex.request.document_name;
     }
-    log::Fields fields{.job_id = writer->id(), .queue = writer->meta().queue, .peer = ex.head.peer, .proto = "ipp"};
-    if (!co_await stream_document(ex, *writer)) {
-        co_await net::run_blocking(gw_.pool(), [&writer] { writer->discard(); });
-        co_return;
-    }
-    auto committed = co_await finish_and_commit(gw_, std::move(writer), fields);
-    if (!committed) {
-        ex.fail(Status::server_error_temporary_error, committed.error().message());
-        co_return;
-    }
-    auto& g = ex.response.add_job_group();
-    g.add_integer("job-id", static_cast<std::int32_t>(committed->id))
-        .add_uri("job-uri", ex.job_uri(committed->id))
-        .add_enum("job-state", spool::ipp_enum(committed->state))
-        .add_keywords("job-state-reasons", {"job-hold-until-specified"});
+    co_await receive_and_commit(ex, std::move(writer));
 }
 
 asio::awaitable<void> IppService::cancel_job(Exchange& ex) {

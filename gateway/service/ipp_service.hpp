@@ -55,6 +55,8 @@ private:
     void get_job_attributes(Exchange& ex);
     void cups_get_printers(Exchange& ex, bool only_default);
     boost::asio::awaitable<bool> stream_document(Exchange& ex, spool::JobWriter& writer);
+    // Streams the document into `writer`, commits it, and adds the job group.
+    boost::asio::awaitable<void> receive_and_commit(Exchange& ex, std::unique_ptr<spool::JobWriter> writer);
     void expire_incoming();
 
     app::Gateway& gw_;
