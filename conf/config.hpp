@@ -61,7 +61,8 @@ struct LogConfig {
 };
 
 struct LimitsConfig {
-    // Connections a protocol listener keeps open at once; more are closed at accept.
+    // Client connections open at once, all listeners and the control socket together;
+    // more are closed at accept (a reset, logged as connection_refused).
     std::uint32_t max_connections = 512;
     // A raw/LPD peer that sends nothing for this long ends its job (AppSocket) or is dropped.
     std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
