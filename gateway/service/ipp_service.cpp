@@ -18,6 +18,7 @@
 #include "gateway/net/async.hpp"
 #include "gateway/service/intake.hpp"
 #include "gateway/service/ipp_printer.hpp"
+#include "protocols/ipp/format.hpp"
 #include "protocols/ipp/frame.hpp"
 #include "protocols/ipp/message.hpp"
 #include "protocols/ipp/request.hpp"
@@ -228,6 +229,17 @@ asio::awaitable<bool> IppService::stream_document(Exchange& ex, spool::JobWriter
             ex.fail(Status::server_error_temporary_error, ec.message());
         ex.close = true;  // the rest of the body is not worth reading
     };
+    // CUPS clients send application/octet-stream and leave detection to the server:
+    // look at the first bytes of the document.
+    auto& format = writer.meta().document_format;
+    bool detect = format.empty() || format == "application/octet-stream";
+    auto sniff = [&](std::span<const std::byte> data) {
+        if (detect && !data.empty()) {
+            format = ipp::detect_format(data);
+            detect = false;
+        }
+    };
+    sniff(ex.leftover);
     if (!ex.leftover.empty()) {
         auto r = co_await net::run_blocking(gw_.pool(), [&] { return writer.append(ex.leftover); });
         if (!r) {
@@ -243,6 +255,7 @@ asio::awaitable<bool> IppService::stream_document(Exchange& ex, spool::JobWriter
             co_return false;
         }
         if (chunk->empty()) co_return true;
+        sniff(*chunk);
         auto r = co_await net::run_blocking(gw_.pool(), [&] { return writer.append(*chunk); });
         if (!r) {
             fail(r.error());

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """IPP server: ipptool's suites and printgate's own, against a hold queue."""
 import glob
+import json
 import os
 import shutil
 import socket
@@ -189,3 +190,27 @@ def test_hostile_requests_get_errors_and_daemon_keeps_serving(ipp_daemon):
     s.close()
     assert ipp_daemon.jobs() == []
     assert send_raw(ipp_daemon.raw_port(), b"still serving")
+
+
+def test_lp_and_lpr_print_to_printgate(ipp_daemon, docs):
+    """cups-client's lp -h and cups-bsd's lpr -H are IPP clients: POST / with a
+    /printers/Q printer-uri, Create-Job, chunked Send-Document as octet-stream."""
+    pdf = os.path.join(docs, "document-a4.pdf")
+    host = f"127.0.0.1:{ipp_daemon.ipp_port}"
+    env = dict(os.environ)
+    env.pop("CUPS_SERVER", None)
+    r = subprocess.run(["lp", "-h", host, "-d", "second", "-t", "quarterly report", "-U", "bob", pdf],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(["lpr", "-H", host, "-P", "default", "-U", "carol", "-T", "lpr title", pdf],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    with open(pdf, "rb") as f:
+        data = f.read()
+    jobs = {j["user"]: j for j in ipp_daemon.jobs()}
+    assert jobs["bob"]["name"] == "quarterly report" and jobs["bob"]["queue"] == "second"
+    assert jobs["carol"]["name"] == "lpr title" and jobs["carol"]["queue"] == "default"
+    for j in jobs.values():
+        assert ipp_daemon.cat(j["id"]).stdout == data
+        assert json.loads(ipp_daemon.ctl("show", str(j["id"]), "--json").stdout)["document_format"] == \
+            "application/pdf"
