@@ -786,15 +786,16 @@ std::string suggestion(std::string_view word, const Range& candidates) {
 // ---------------------------------------------------------------------------------------
 // Validation
 
-constexpr std::array<std::string_view, 9> top_keys{
+constexpr std::array<std::string_view, 10> top_keys{
     "state_dir", "control_socket", "master_key_file", "listen", "queues",
-    "default_queue", "spool", "log", "limits"};
+    "default_queue", "spool", "log", "limits", "tls"};
 constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
 constexpr std::array<std::string_view, 2> queue_keys{"description", "mode"};
 constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
 constexpr std::array<std::string_view, 3> spool_keys{"max_job_size", "max_total_size", "min_free_space"};
 constexpr std::array<std::string_view, 1> log_keys{"level"};
 constexpr std::array<std::string_view, 3> limits_keys{"max_connections", "idle_timeout", "shutdown_timeout"};
+constexpr std::array<std::string_view, 2> tls_keys{"certificate", "private_key"};
 constexpr std::size_t sun_path_size = sizeof(sockaddr_un{}.sun_path);  // 108 on Linux
 
 bool valid_queue_name(std::string_view name) {
@@ -847,6 +848,7 @@ public:
         spool(*top, cfg);
         log(*top, cfg);
         limits(*top, cfg);
+        tls(*top, cfg);
         raw_queues();
         duplicate_addresses();
     }
@@ -884,6 +886,7 @@ private:
         else if (key == "spool") check_keys(sec, spool_keys, path);
         else if (key == "log") check_keys(sec, log_keys, path);
         else if (key == "limits") check_keys(sec, limits_keys, path);
+        else if (key == "tls") check_keys(sec, tls_keys, path);
     }
 
     std::optional<std::string> scalar(const Value& v, std::string_view path, std::string_view what) {
@@ -1212,6 +1215,31 @@ private:
         if (const Entry* e = find_entry(*sec, "shutdown_timeout")) {
             if (auto d = duration(e->value, "limits.shutdown_timeout", 0s, 10min)) cfg.limits.shutdown_timeout = *d;
         }
+    }
+
+    // tls.certificate and tls.private_key: both (a configured pair) or neither (the
+    // daemon makes a self-signed pair under state_dir). Nothing is read here.
+    void tls(const Value& top, Config& cfg) {
+        const Value* sec = section(top, "tls");
+        if (sec == nullptr) return;
+        const Entry* cert = find_entry(*sec, "certificate");
+        const Entry* key = find_entry(*sec, "private_key");
+        bool parsed = true;
+        if (cert != nullptr) {
+            if (auto p = file_path(cert->value, "tls.certificate")) cfg.tls.certificate = std::move(*p);
+            else parsed = false;
+        }
+        if (key != nullptr) {
+            if (auto p = file_path(key->value, "tls.private_key")) cfg.tls.private_key = std::move(*p);
+            else parsed = false;
+        }
+        if (!parsed) return;
+        if (cert != nullptr && key == nullptr)
+            error(cert->value, "tls.certificate",
+                  "tls.certificate is set but tls.private_key is not; set both or neither");
+        else if (key != nullptr && cert == nullptr)
+            error(key->value, "tls.private_key",
+                  "tls.private_key is set but tls.certificate is not; set both or neither");
     }
 
     void raw_queues() {

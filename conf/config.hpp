@@ -70,6 +70,16 @@ struct LimitsConfig {
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(10)};
 };
 
+// The IPPS server certificate: PEM files, both set or neither. Neither = a self-signed
+// pair the daemon creates under STATE_DIR/tls on first start. Relative paths resolve
+// like state_dir (against the config file's directory).
+struct TlsConfig {
+    std::string certificate;  // PEM, the leaf first, then any intermediates
+    std::string private_key;  // PEM, unencrypted
+
+    friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
+};
+
 struct Config {
     // Absolute, or relative to the directory of the config file (resolved by the parser
     // against `base_dir` given to parse()).
@@ -83,6 +93,7 @@ struct Config {
     SpoolConfig spool;
     LogConfig log;
     LimitsConfig limits;
+    TlsConfig tls;
 };
 
 struct Diagnostic {

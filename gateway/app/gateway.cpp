@@ -21,12 +21,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
 #include "gateway/ctl/server.hpp"
 #include "gateway/net/http_session.hpp"
 #include "gateway/net/raw_session.hpp"
+#include "gateway/net/tls.hpp"
 #include "gateway/service/ipp_service.hpp"
 
 namespace pg::app {
@@ -103,16 +105,31 @@ bool Gateway::start(std::string& error) {
     log_.info({.event = "spool_recovered"}, "spool recovered: {} job(s), {} partial job(s) removed, {} corrupt",
               report.jobs, report.orphans_removed, report.corrupt);
 
+    // The TLS context serves listen.ipps and RFC 2817 upgrades on listen.ipp. With
+    // IPPS configured a bad certificate or key is a start failure, not a listener
+    // that silently stays off.
+    if (!c.listen.ipps.empty()) {
+        net::TlsIdentity identity;
+        tls_ = net::create_server_tls_context(c, log_, identity, error);
+        if (!tls_) return false;
+    } else if (!c.listen.ipp.empty()) {
+        // Upgrades are optional: plain IPP still starts without them.
+        net::TlsIdentity identity;
+        std::string why;
+        tls_ = net::create_server_tls_context(c, log_, identity, why);
+        if (!tls_)
+            log_.warn({.event = "tls_unavailable"}, "TLS upgrades on listen.ipp are off: {}", log::escape(why, 1024));
+    }
     ipp_ = std::make_unique<service::IppService>(*this);
     for (const auto& ep : c.listen.raw)
         if (!bind_tcp("raw", ep, error)) return false;
     for (const auto& ep : c.listen.ipp)
         if (!bind_tcp("ipp", ep, error)) return false;
-    for (const auto* list : {&c.listen.ipps, &c.listen.lpd}) {
-        if (!list->empty())
-            log_.warn({.event = "listener_unavailable"},
-                      "listen.ipps and listen.lpd are configured but not served by this build yet; ignored");
-    }
+    for (const auto& ep : c.listen.ipps)
+        if (!bind_tcp("ipps", ep, error)) return false;
+    if (!c.listen.lpd.empty())
+        log_.warn({.event = "listener_unavailable"},
+                  "listen.lpd is configured but not served by this build yet; ignored");
     if (!bind_control(error)) return false;
     return true;
 }
@@ -150,7 +167,12 @@ bool Gateway::bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::
         limits.idle_timeout = std::min<std::chrono::milliseconds>(config_->limits.idle_timeout, std::chrono::seconds(60));
         auto* svc = ipp_.get();
         net::HttpHandler handler = [svc](const net::HttpRequestHead& h, net::BodySource& b) { return svc->handle(h, b); };
-        asio::co_spawn(io_, net::http_accept_loop(*this, *raw, proto, std::move(handler), limits), asio::detached);
+        if (proto == "ipps")
+            asio::co_spawn(io_, net::https_accept_loop(*this, *raw, *tls_, proto, std::move(handler), limits),
+                           asio::detached);
+        else
+            asio::co_spawn(io_, net::http_accept_loop(*this, *raw, proto, std::move(handler), limits, tls_.get()),
+                           asio::detached);
     }
     return true;
 }
@@ -328,8 +350,9 @@ void Gateway::reload() {
     conf::Config next = std::move(parsed.config);
     const conf::Config& cur = *config_;
     if (next.state_dir != cur.state_dir || next.control_socket != cur.control_socket ||
-        next.master_key_file != cur.master_key_file)
-        log_.warn({.event = "reload_partial"}, "state_dir, control_socket and master_key_file change only on restart");
+        next.master_key_file != cur.master_key_file || next.tls != cur.tls)
+        log_.warn({.event = "reload_partial"},
+                  "state_dir, control_socket, master_key_file and tls change only on restart");
     if (next.listen.raw != cur.listen.raw || next.listen.ipp != cur.listen.ipp ||
         next.listen.ipps != cur.listen.ipps || next.listen.lpd != cur.listen.lpd)
         log_.warn({.event = "reload_partial"}, "listen addresses change only on restart");
@@ -337,6 +360,7 @@ void Gateway::reload() {
     next.state_dir = cur.state_dir;
     next.control_socket = cur.control_socket;
     next.master_key_file = cur.master_key_file;
+    next.tls = cur.tls;
     next.listen = cur.listen;
     log_.set_level(next.log.level);
     spool_->set_limits(spool_limits(next));

@@ -28,6 +28,7 @@
 #include "gateway/log/log.hpp"
 #include "gateway/spool/spool.hpp"
 
+namespace boost::asio::ssl { class context; }
 namespace pg::service { class IppService; }
 
 namespace pg::app {
@@ -93,8 +94,9 @@ private:
     log::Logger& log_;
     std::chrono::system_clock::time_point started_at_;
 
-    // Declared before io_ so it outlives session frames destroyed with io_.
+    // Declared before io_ so they outlive session frames destroyed with io_.
     std::unique_ptr<spool::Spool> spool_;
+    std::unique_ptr<asio::ssl::context> tls_;  // IPPS and RFC 2817 upgrades; null without IPP listeners
     asio::io_context io_{1};
     asio::thread_pool pool_{2};
     asio::signal_set signals_{io_};

@@ -99,7 +99,7 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("charset-configured")) g.add_charset("charset-configured", "utf-8");
     if (want("charset-supported")) g.add_charset("charset-supported", "utf-8");
     if (want("color-supported")) g.add_boolean("color-supported", true);
-    if (want("compression-supported")) g.add_keywords("compression-supported", {"none"});
+    if (want("compression-supported")) g.add_keywords("compression-supported", {"none", "deflate", "gzip"});
     if (want("copies-default")) g.add_integer("copies-default", 1);
     if (want("copies-supported")) g.add_range("copies-supported", 1, 999);
     if (want("document-format-default")) g.add_mime_media_type("document-format-default", "application/octet-stream");

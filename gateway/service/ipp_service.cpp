@@ -12,12 +12,14 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <cups/ipp.h>
 #include <fmt/format.h>
 
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/service/intake.hpp"
 #include "gateway/service/ipp_printer.hpp"
+#include "protocols/compress/inflate.hpp"
 #include "protocols/ipp/format.hpp"
 #include "protocols/ipp/frame.hpp"
 #include "protocols/ipp/message.hpp"
@@ -213,7 +215,23 @@ void IppService::expire_incoming() {
     }
 }
 
+namespace {
+// The request's `compression` (RFC 8011 §4.2.1.1): none, gzip or deflate.
+std::string compression_of(const ipp::Message& m) {
+    ipp_attribute_t* a = ippFindAttribute(m.get(), "compression", IPP_TAG_ZERO);
+    if (!a || ippGetGroupTag(a) != IPP_TAG_OPERATION) return "none";
+    const char* v = ippGetString(a, 0, nullptr);
+    return v ? v : "";
+}
+}  // namespace
+
 void IppService::validate_job(Exchange& ex) {
+    std::string compression = compression_of(ex.message);
+    if (compression != "none" && compression != "gzip" && compression != "deflate") {
+        ex.fail(Status::client_error_compression_not_supported, "compression not supported");
+        ex.response.add_unsupported_group().add_keyword("compression", compression);
+        return;
+    }
     const auto& fmt = ex.request.document_format;
     if (fmt && !is_supported_format(*fmt)) {
         ex.fail(Status::client_error_document_format_not_supported, "document-format not supported");
@@ -230,22 +248,48 @@ asio::awaitable<bool> IppService::stream_document(Exchange& ex, spool::JobWriter
         ex.close = true;  // the rest of the body is not worth reading
     };
     // CUPS clients send application/octet-stream and leave detection to the server:
-    // look at the first bytes of the document.
+    // look at the first bytes of the (decompressed) document.
     auto& format = writer.meta().document_format;
     bool detect = format.empty() || format == "application/octet-stream";
-    auto sniff = [&](std::span<const std::byte> data) {
-        if (detect && !data.empty()) {
-            format = ipp::detect_format(data);
-            detect = false;
+    const std::string compression = compression_of(ex.message);
+    std::unique_ptr<compress::Inflater> inflater;
+    if (compression == "gzip") inflater = std::make_unique<compress::Inflater>(compress::Format::gzip);
+    if (compression == "deflate") inflater = std::make_unique<compress::Inflater>(compress::Format::deflate);
+    std::string inflate_error;
+    // Runs on the pool: decompress (when asked), sniff, append.
+    auto consume = [&](std::span<const std::byte> data) -> spool::Result<void> {
+        spool::Result<void> appended;
+        auto store = [&](std::span<const std::byte> plain) {
+            if (detect && !plain.empty()) {
+                format = ipp::detect_format(plain);
+                detect = false;
+            }
+            appended = writer.append(plain);
+            return appended.has_value();
+        };
+        if (!inflater) {
+            store(data);
+            return appended;
         }
+        if (!inflater->feed(data, store) && appended) {
+            inflate_error = inflater->error();
+            return spool::errc::bad_state;
+        }
+        return appended;
     };
-    sniff(ex.leftover);
-    if (!ex.leftover.empty()) {
-        auto r = co_await net::run_blocking(gw_.pool(), [&] { return writer.append(ex.leftover); });
-        if (!r) {
+    auto consumed = [&](const spool::Result<void>& r) {
+        if (r) return true;
+        if (!inflate_error.empty()) {
+            ex.fail(Status::client_error_compression_error, "compressed document: " + inflate_error);
+            ex.close = true;
+        } else {
             fail(r.error());
-            co_return false;
         }
+        return false;
+    };
+    if (!ex.leftover.empty()) {
+        auto r = co_await net::run_blocking(gw_.pool(), [&] { return consume(ex.leftover); });
+        if (!consumed(r)) co_return false;
     }
     for (;;) {
         auto chunk = co_await ex.body.next();
@@ -254,14 +298,15 @@ asio::awaitable<bool> IppService::stream_document(Exchange& ex, spool::JobWriter
             ex.close = true;
             co_return false;
         }
-        if (chunk->empty()) co_return true;
-        sniff(*chunk);
-        auto r = co_await net::run_blocking(gw_.pool(), [&] { return writer.append(*chunk); });
-        if (!r) {
-            fail(r.error());
-            co_return false;
-        }
+        if (chunk->empty()) break;
+        auto r = co_await net::run_blocking(gw_.pool(), [&] { return consume(*chunk); });
+        if (!consumed(r)) co_return false;
     }
+    if (inflater && !inflater->finished()) {
+        ex.fail(Status::client_error_compression_error, "compressed document ends early");
+        co_return false;
+    }
+    co_return true;
 }
 
 namespace {
@@ -382,6 +427,10 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
     }
     if (ex.request.document_format && !is_supported_format(*ex.request.document_format)) {
         ex.fail(Status::client_error_document_format_not_supported, "document-format not supported");
+        co_return;
+    }
+    if (auto c = compression_of(ex.message); c != "none" && c != "gzip" && c != "deflate") {
+        ex.fail(Status::client_error_compression_not_supported, "compression not supported");
         co_return;
     }
     std::unique_ptr<spool::JobWriter> writer = std::move(it->second.writer);

@@ -28,7 +28,8 @@ limits:
 
 HERE = os.path.dirname(__file__)
 SUITES = ["get-printer-attributes", "get-printer-description-attributes", "get-job-template-attributes",
-          "ipp-backend", "validate-job", "print-job", "print-job-media-col", "create-job", "create-job-format",
+          "ipp-backend", "validate-job", "print-job", "print-job-gzip", "print-job-deflate", "print-job-media-col",
+          "create-job", "create-job-format",
           "get-jobs", "get-completed-jobs"]
 
 PS_PAGE = """%!PS-Adobe-3.0
@@ -214,3 +215,55 @@ def test_lp_and_lpr_print_to_printgate(ipp_daemon, docs):
         assert ipp_daemon.cat(j["id"]).stdout == data
         assert json.loads(ipp_daemon.ctl("show", str(j["id"]), "--json").stdout)["document_format"] == \
             "application/pdf"
+
+
+@pytest.mark.parametrize("suite", ["print-job-gzip", "print-job-deflate"])
+def test_compressed_documents_are_stored_decompressed(ipp_daemon, docs, suite):
+    passed, failed, out = ipptool(docs, ipp_daemon.ipp_uri, suite + ".test")
+    assert failed == 0 and passed == 1, out
+    with open(os.path.join(docs, "document-a4.pdf"), "rb") as f:
+        pdf = f.read()
+    (job,) = ipp_daemon.jobs()
+    assert ipp_daemon.cat(job["id"]).stdout == pdf
+
+
+def print_job_request(compression, request_id=5):
+    def attr(tag, name, value):
+        return bytes([tag]) + struct.pack(">H", len(name)) + name + struct.pack(">H", len(value)) + value
+    body = struct.pack(">BBHI", 2, 0, 0x0002, request_id) + b"\x01"
+    body += attr(0x47, b"attributes-charset", b"utf-8")
+    body += attr(0x48, b"attributes-natural-language", b"en")
+    body += attr(0x45, b"printer-uri", b"ipp://localhost/ipp/print/default")
+    body += attr(0x42, b"requesting-user-name", b"eve")
+    body += attr(0x44, b"compression", compression)
+    return body + b"\x03"
+
+
+def ipp_status(response):
+    body = response.split(b"\r\n\r\n", 1)[1]
+    return struct.unpack(">H", body[2:4])[0]
+
+
+def test_gzip_bomb_and_corrupt_gzip_are_refused(tmp_root):
+    import gzip
+    d = Daemon(tmp_root, IPP_CONFIG).start("--set", "spool.max_job_size=1MiB")
+    port = [l for l in d.status()["listeners"] if l["protocol"] == "ipp"][0]["port"]
+    bomb = gzip.compress(b"\0" * (64 << 20))  # 64 MiB of zeros in ~64 KiB
+    s = http_post(port, print_job_request(b"gzip") + bomb)
+    assert ipp_status(read_response(s)) == 0x0408  # client-error-request-entity-too-large
+    s.close()
+    s = http_post(port, print_job_request(b"gzip") + b"\x1f\x8b\x08\x00garbage" * 10)
+    assert ipp_status(read_response(s)) == 0x0410  # client-error-compression-error
+    s.close()
+    s = http_post(port, print_job_request(b"compress") + b"data")
+    assert ipp_status(read_response(s)) == 0x040F  # client-error-compression-not-supported
+    s.close()
+    assert d.jobs() == []
+    assert os.listdir(os.path.join(d.state, "spool", "jobs")) == []
+    s = http_post(port, print_job_request(b"gzip") + gzip.compress(b"%PDF-1.4 fine"))
+    assert ipp_status(read_response(s)) == 0
+    s.close()
+    (job,) = d.jobs()
+    assert d.cat(job["id"]).stdout == b"%PDF-1.4 fine"
+    assert json.loads(d.ctl("show", str(job["id"]), "--json").stdout)["document_format"] == "application/pdf"
+    d.stop()

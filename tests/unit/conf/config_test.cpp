@@ -699,7 +699,7 @@ TEST_CASE("conf/printgate.yaml parses cleanly", "[conf][repo]") {
     const Config& c = r.config;
     CHECK(c.state_dir == std::filesystem::path(root + "/state").lexically_normal().string());
     CHECK(c.listen.raw == std::vector<Endpoint>{{"127.0.0.1", 9100, ""}});
-    CHECK(c.listen.ipp.empty());
+    CHECK(c.listen.ipp == std::vector<Endpoint>{{"127.0.0.1", 8631, ""}});
     CHECK(c.listen.ipps.empty());
     CHECK(c.listen.lpd.empty());
     REQUIRE(c.queues.size() == 1);
@@ -715,4 +715,50 @@ TEST_CASE("conf/printgate.yaml parses cleanly", "[conf][repo]") {
     CHECK(c.limits.shutdown_timeout == 10s);
     // The README's overrides work on it.
     CHECK(parse(text, "conf/printgate.yaml", root + "/conf", std::vector<Override>{{"log.level", "debug"}}).ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS certificate and key
+
+TEST_CASE("tls defaults to a generated pair", "[conf][tls]") {
+    const Config c = ok("");
+    CHECK(c.tls.certificate.empty());
+    CHECK(c.tls.private_key.empty());
+    CHECK(ok("tls:\n").tls == TlsConfig{});
+    CHECK(ok("tls: {}\n").tls == TlsConfig{});
+}
+
+TEST_CASE("tls paths resolve like state_dir", "[conf][tls]") {
+    const auto r = run(
+        "tls:\n"
+        "  certificate: certs/./server.crt\n"
+        "  private_key: ../keys/server.key\n",
+        {}, "/work/repo/conf");
+    for (const auto& d : r.errors) UNSCOPED_INFO(d.to_string());
+    REQUIRE(r.ok());
+    CHECK(r.config.tls.certificate == "/work/repo/conf/certs/server.crt");
+    CHECK(r.config.tls.private_key == "/work/repo/keys/server.key");
+    const Config abs = ok("tls: {certificate: /etc/pg/c.pem, private_key: /etc/pg/k.pem}\n");
+    CHECK(abs.tls.certificate == "/etc/pg/c.pem");
+    CHECK(abs.tls.private_key == "/etc/pg/k.pem");
+    // --set works for each key, and relative values resolve the same way.
+    const Config set = ok("", {{"tls.certificate", "c.pem"}, {"tls.private_key", "k.pem"}});
+    CHECK(set.tls.certificate == "/etc/printgate/c.pem");
+    CHECK(set.tls.private_key == "/etc/printgate/k.pem");
+}
+
+TEST_CASE("tls errors", "[conf][tls]") {
+    CHECK(error("tls:\n  certificate: /etc/pg/c.pem\n") ==
+          "t.yaml:2:16: tls.certificate is set but tls.private_key is not; set both or neither");
+    CHECK(error("tls:\n  private_key: k.pem\n") ==
+          "t.yaml:2:16: tls.private_key is set but tls.certificate is not; set both or neither");
+    CHECK(error("tls:\n  certificate: c.pem\n  private_key: \"\"\n") == "t.yaml:3:16: the path is empty");
+    CHECK(errors("tls:\n  certificate: c.pem\n  privatekey: k.pem\n") ==
+          Lines{"t.yaml:2:16: tls.certificate is set but tls.private_key is not; set both or neither",
+                "t.yaml:3:3: unknown key 'privatekey' in 'tls', did you mean 'private_key'?"});
+    CHECK(error("tls:\n  certificate: [a, b]\n  private_key: k.pem\n") ==
+          "t.yaml:2:16: expected a path, got a list");
+    CHECK(error("tls: server.pem\n") == "t.yaml:1:6: expected a map of settings, got 'server.pem'");
+    CHECK(error("", {{"tls.certificate", "c.pem"}}) ==
+          "--set:1: tls.certificate: tls.certificate is set but tls.private_key is not; set both or neither");
 }
