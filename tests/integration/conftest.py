@@ -2,9 +2,11 @@
 """Integration harness: starts the real printgated in a temp root on loopback
 ephemeral ports, waits for READY=1 on a NOTIFY_SOCKET we own (no sleeps), and
 gives tests helpers to drive it with real clients."""
+import glob
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -201,3 +203,34 @@ def daemon(tmp_root):
     yield d
     if d.proc and d.proc.poll() is None:
         d.stop()
+
+
+PS_PAGE = """%!PS-Adobe-3.0
+%%BoundingBox: 0 0 595 842
+%%Pages: 1
+%%EndComments
+%%Page: 1 1
+/Helvetica findfont 24 scalefont setfont
+72 742 moveto (printgate IPP test) show
+showpage
+%%EOF
+"""
+
+
+@pytest.fixture
+def docs(tmp_root):
+    """The documents Debian's ipptool .test files refer to, made with Ghostscript."""
+    d = os.path.join(tmp_root, "docs")
+    os.mkdir(d)
+    for t in glob.glob("/usr/share/cups/ipptool/*.test"):
+        shutil.copy(t, d)
+    ps = os.path.join(d, "document-a4.ps")
+    with open(ps, "w") as f:
+        f.write(PS_PAGE)
+    for name in ["document-letter.ps", "onepage-a4.ps", "onepage-letter.ps"]:
+        shutil.copy(ps, os.path.join(d, name))
+    subprocess.run(["ps2pdf", "-sPAPERSIZE=a4", ps, os.path.join(d, "document-a4.pdf")], check=True, timeout=120)
+    shutil.copy(os.path.join(d, "document-a4.pdf"), os.path.join(d, "document-letter.pdf"))
+    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=jpeg", "-r50",
+                    "-sOutputFile=" + os.path.join(d, "color.jpg"), ps], check=True, timeout=120)
+    return d

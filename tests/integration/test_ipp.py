@@ -1,16 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """IPP server: ipptool's suites and printgate's own, against a hold queue."""
-import glob
 import json
 import os
-import shutil
 import socket
 import struct
 import subprocess
 
 import pytest
 
-from conftest import Daemon, send_raw, wait_until
+from conftest import Daemon, send_raw
 
 IPP_CONFIG = """\
 state_dir: state
@@ -31,37 +29,6 @@ SUITES = ["get-printer-attributes", "get-printer-description-attributes", "get-j
           "ipp-backend", "validate-job", "print-job", "print-job-gzip", "print-job-deflate", "print-job-media-col",
           "create-job", "create-job-format",
           "get-jobs", "get-completed-jobs"]
-
-PS_PAGE = """%!PS-Adobe-3.0
-%%BoundingBox: 0 0 595 842
-%%Pages: 1
-%%EndComments
-%%Page: 1 1
-/Helvetica findfont 24 scalefont setfont
-72 742 moveto (printgate IPP test) show
-showpage
-%%EOF
-"""
-
-
-@pytest.fixture
-def docs(tmp_root):
-    """The documents Debian's ipptool .test files refer to, made with Ghostscript."""
-    d = os.path.join(tmp_root, "docs")
-    os.mkdir(d)
-    for t in glob.glob("/usr/share/cups/ipptool/*.test"):
-        shutil.copy(t, d)
-    ps = os.path.join(d, "document-a4.ps")
-    with open(ps, "w") as f:
-        f.write(PS_PAGE)
-    for name in ["document-letter.ps", "onepage-a4.ps", "onepage-letter.ps"]:
-        shutil.copy(ps, os.path.join(d, name))
-    subprocess.run(["ps2pdf", "-sPAPERSIZE=a4", ps, os.path.join(d, "document-a4.pdf")], check=True, timeout=120)
-    shutil.copy(os.path.join(d, "document-a4.pdf"), os.path.join(d, "document-letter.pdf"))
-    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=jpeg", "-r50",
-                    "-sOutputFile=" + os.path.join(d, "color.jpg"), ps], check=True, timeout=120)
-    return d
-
 
 @pytest.fixture
 def ipp_daemon(tmp_root):

@@ -2,10 +2,8 @@
 """IPPS (IPP over TLS from the first byte) and RFC 2817 upgrades on the IPP port:
 the self-signed pair made on first start, a configured pair, ipptool over ipps://
 and `ipptool -E`, the TLS 1.2 floor, and hostile handshakes."""
-import glob
 import hashlib
 import os
-import shutil
 import socket
 import ssl
 import stat
@@ -28,32 +26,6 @@ log:
 limits:
   shutdown_timeout: 5s
 """
-
-PS_PAGE = """%!PS-Adobe-3.0
-%%BoundingBox: 0 0 595 842
-%%Pages: 1
-%%EndComments
-%%Page: 1 1
-/Helvetica findfont 24 scalefont setfont
-72 742 moveto (printgate IPPS test) show
-showpage
-%%EOF
-"""
-
-
-@pytest.fixture
-def docs(tmp_root):
-    """Debian's ipptool .test files and the PDF they print."""
-    d = os.path.join(tmp_root, "docs")
-    os.mkdir(d)
-    for t in glob.glob("/usr/share/cups/ipptool/*.test"):
-        shutil.copy(t, d)
-    ps = os.path.join(d, "document-a4.ps")
-    with open(ps, "w") as f:
-        f.write(PS_PAGE)
-    subprocess.run(["ps2pdf", "-sPAPERSIZE=a4", ps, os.path.join(d, "document-a4.pdf")], check=True, timeout=120)
-    return d
-
 
 def ports(d):
     listeners = d.status()["listeners"]
