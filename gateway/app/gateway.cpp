@@ -164,7 +164,10 @@ bool Gateway::bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::
         asio::co_spawn(io_, net::raw_accept_loop(*this, *raw, queue), asio::detached);
     } else {
         net::HttpLimits limits;
+        // A peer silent this long between requests, or inside one (a stalled body),
+        // loses its connection; a stalled job is discarded.
         limits.idle_timeout = std::min<std::chrono::milliseconds>(config_->limits.idle_timeout, std::chrono::seconds(60));
+        limits.request_timeout = limits.idle_timeout;
         auto* svc = ipp_.get();
         net::HttpHandler handler = [svc](const net::HttpRequestHead& h, net::BodySource& b) { return svc->handle(h, b); };
         if (proto == "ipps")

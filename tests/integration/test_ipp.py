@@ -234,3 +234,24 @@ def test_gzip_bomb_and_corrupt_gzip_are_refused(tmp_root):
     assert d.cat(job["id"]).stdout == b"%PDF-1.4 fine"
     assert json.loads(d.ctl("show", str(job["id"]), "--json").stdout)["document_format"] == "application/pdf"
     d.stop()
+
+
+def test_client_stalling_mid_body_is_dropped_and_leaves_no_job(tmp_root):
+    d = Daemon(tmp_root, IPP_CONFIG).start("--set", "limits.idle_timeout=1s")
+    port = [l for l in d.status()["listeners"] if l["protocol"] == "ipp"][0]["port"]
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    req = print_job_request(b"none")
+    s.sendall(b"POST /ipp/print/default HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n"
+              b"Content-Length: %d\r\n\r\n" % (len(req) + 100000) + req + b"%PDF-1.4 partial")
+    # The deadline frees the connection: the gateway closes it (EOF or reset).
+    try:
+        assert s.recv(4096) == b""
+    except ConnectionResetError:
+        pass
+    s.close()
+    assert d.jobs() == []
+    assert os.listdir(os.path.join(d.state, "spool", "jobs")) == []
+    s = http_post(port, gpa_request(9))
+    assert read_response(s).startswith(b"HTTP/1.1 200")
+    s.close()
+    assert d.stop() == 0
