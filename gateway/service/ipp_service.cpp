@@ -331,7 +331,9 @@ spool::JobMeta job_meta(const ipp::Request& rq, const std::string& queue, const 
 }  // namespace
 
 asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_ptr<spool::JobWriter> writer) {
-    log::Fields fields{.job_id = writer->id(), .queue = writer->meta().queue, .peer = ex.head.peer, .proto = "ipp"};
+    // Fields hold string_views: keep the queue name alive past the writer (the commit destroys it).
+    const std::string queue = writer->meta().queue;
+    log::Fields fields{.job_id = writer->id(), .queue = queue, .peer = ex.head.peer, .proto = "ipp"};
     if (!co_await stream_document(ex, *writer)) {
         log::Fields f = fields;
         f.event = "job_refused";
