@@ -16,6 +16,7 @@
 
 #include "gateway/app/gateway.hpp"
 #include "gateway/ctl/protocol.hpp"
+#include "gateway/net/accept.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/net/raw_session.hpp"
 
@@ -114,8 +115,10 @@ json::object status_json(app::Gateway& gw) {
     return o;
 }
 
-asio::awaitable<void> send(Conn& c, const std::string& bytes) {
-    co_await asio::async_write(c.socket, asio::buffer(bytes), asio::use_awaitable);
+// False when the client went away (not an error of ours: printgatectl was interrupted).
+asio::awaitable<bool> send(Conn& c, const std::string& bytes) {
+    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(bytes), asio::as_tuple(asio::use_awaitable));
+    co_return !ec;
 }
 
 asio::awaitable<void> cmd_cat(app::Gateway& gw, Conn& c, std::uint64_t id) {
@@ -149,7 +152,7 @@ asio::awaitable<void> cmd_cat(app::Gateway& gw, Conn& c, std::uint64_t id) {
         }
         if (chunk->empty()) break;
         sent += chunk->size();
-        co_await send(c, frame(kData, *chunk));
+        if (!co_await send(c, frame(kData, *chunk))) co_return;
     }
     json::object end;
     end["size"] = sent;
@@ -214,11 +217,7 @@ asio::awaitable<void> control_session(app::Gateway& gw, stream_protocol::socket 
         conn->socket.close(ec);
     });
     if (reg == 0) co_return;
-    struct Unregister {
-        app::Gateway& gw;
-        std::uint64_t id;
-        ~Unregister() { gw.unregister_connection(id); }
-    } unregister{gw, reg};
+    net::Registration registration{gw, reg};
     asio::streambuf buf(kMaxRequest);
     auto [ec, n] = co_await asio::async_read_until(conn->socket, buf, '\n', asio::as_tuple(asio::use_awaitable));
     if (ec) {
@@ -239,20 +238,9 @@ asio::awaitable<void> control_session(app::Gateway& gw, stream_protocol::socket 
 }  // namespace
 
 asio::awaitable<void> control_accept_loop(app::Gateway& gw, stream_protocol::acceptor& acceptor) {
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-        if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || gw.stopping()) co_return;
-        if (ec) continue;
-        asio::co_spawn(acceptor.get_executor(), control_session(gw, std::move(socket)),
-                       [&gw](std::exception_ptr e) {
-                           if (!e) return;
-                           try {
-                               std::rethrow_exception(e);
-                           } catch (const std::exception& x) {
-                               gw.log().debug({.event = "control_session_ended", .proto = "ctl"}, "{}", x.what());
-                           }
-                       });
-    }
+    return net::accept_loop(gw, acceptor, "ctl", [&gw](stream_protocol::socket socket) {
+        return control_session(gw, std::move(socket));
+    });
 }
 
 }  // namespace pg::ctl

@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "gateway/app/gateway.hpp"
+#include "gateway/net/accept.hpp"
 #include "gateway/net/raw_session.hpp"
 
 namespace pg::net {
@@ -302,37 +303,6 @@ asio::awaitable<void> serve_tls(app::Gateway& gw, TlsStream& stream, const std::
     lowest.socket().close(e);
 }
 
-struct Unregister {
-    app::Gateway& gw;
-    std::uint64_t id;
-    ~Unregister() { gw.unregister_connection(id); }
-};
-
-// Accepts until the acceptor closes; `session(socket)` makes each connection's coroutine.
-template <class MakeSession>
-asio::awaitable<void> accept_loop(app::Gateway& gw, tcp::acceptor& acceptor, std::string proto,
-                                  MakeSession session) {
-    asio::steady_timer backoff(acceptor.get_executor());
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-        if (gw.stopping() || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
-        if (ec) {
-            gw.log().warn({.event = "accept_failed", .proto = proto}, "accept failed: {}", ec.message());
-            backoff.expires_after(std::chrono::milliseconds(100));
-            co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
-            continue;
-        }
-        asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), [&gw, proto](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& x) {
-                gw.log().error({.event = "session_failed", .proto = proto}, "session failed: {}", x.what());
-            }
-        });
-    }
-}
-
 }  // namespace
 
 asio::awaitable<void> http_session(app::Gateway& gw, tcp::socket socket, std::string proto, HttpHandler handler,
@@ -354,7 +324,7 @@ asio::awaitable<void> http_session(app::Gateway& gw, tcp::socket socket, std::st
                       "too many connections (limits.max_connections); closing");
         co_return;
     }
-    Unregister unregister{gw, reg};
+    Registration registration{gw, reg};
     auto pending = co_await serve(gw, plain, peer, proto, false, false, upgrade_tls != nullptr, handler, limits);
     if (!pending) {
         plain.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -389,7 +359,7 @@ asio::awaitable<void> https_session(app::Gateway& gw, tcp::socket socket, asio::
                       "too many connections (limits.max_connections); closing");
         co_return;
     }
-    Unregister unregister{gw, reg};
+    Registration registration{gw, reg};
     co_await serve_tls(gw, *stream, peer, proto, true, handler, limits, nullptr);
 }
 

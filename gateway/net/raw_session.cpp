@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "gateway/app/gateway.hpp"
+#include "gateway/net/accept.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/service/intake.hpp"
 
@@ -53,28 +54,9 @@ std::string endpoint_string(const tcp::endpoint& ep) {
 }
 
 asio::awaitable<void> raw_accept_loop(app::Gateway& gw, tcp::acceptor& acceptor, std::string queue) {
-    asio::steady_timer backoff(acceptor.get_executor());
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-        if (gw.stopping() || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
-        if (ec) {
-            // EMFILE/ENFILE: back off briefly instead of spinning on accept.
-            gw.log().warn({.event = "accept_failed", .proto = "raw"}, "accept failed: {}", ec.message());
-            backoff.expires_after(std::chrono::milliseconds(100));
-            co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
-            continue;
-        }
-        asio::co_spawn(acceptor.get_executor(), raw_session(gw, std::move(socket), queue),
-                       [&gw](std::exception_ptr e) {
-                           if (!e) return;
-                           try {
-                               std::rethrow_exception(e);
-                           } catch (const std::exception& x) {
-                               gw.log().error({.event = "session_failed", .proto = "raw"}, "raw session failed: {}",
-                                              x.what());
-                           }
-                       });
-    }
+    return accept_loop(gw, acceptor, "raw", [&gw, queue](tcp::socket socket) {
+        return raw_session(gw, std::move(socket), queue);
+    });
 }
 
 asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::string queue) {
@@ -94,11 +76,7 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
         conn->reset();
         co_return;
     }
-    struct Unregister {
-        app::Gateway& gw;
-        std::uint64_t id;
-        ~Unregister() { gw.unregister_connection(id); }
-    } unregister{gw, conn_id};
+    Registration registration{gw, conn_id};
 
     const auto cfg = gw.config_ptr();
     if (queue.empty()) queue = cfg->default_queue;

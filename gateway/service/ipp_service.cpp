@@ -89,6 +89,11 @@ struct IppService::Exchange {
         response.set_status(s);
         response.set_status_message(msg);
     }
+    // ipp(s)://HOST/ipp/print/QUEUE, or its http(s):// twin for printer-more-info.
+    std::string queue_uri(std::string_view q, bool http = false) const {
+        const char* scheme = http ? (head.tls ? "https" : "http") : (head.tls ? "ipps" : "ipp");
+        return fmt::format("{}://{}/ipp/print/{}", scheme, host, q);
+    }
     std::string job_uri(std::uint64_t id) const {
         return fmt::format("{}://{}/jobs/{}", head.tls ? "ipps" : "ipp", host, id);
     }
@@ -181,7 +186,7 @@ asio::awaitable<net::HttpReply> IppService::dispatch(Exchange& ex) {
         ex.fail(Status::client_error_not_found, "The printer or class does not exist.");
         co_return ipp_reply(ex.response);
     }
-    ex.printer_uri = fmt::format("{}://{}/ipp/print/{}", ex.head.tls ? "ipps" : "ipp", ex.host, ex.queue);
+    ex.printer_uri = ex.queue_uri(ex.queue);
 
     switch (static_cast<Operation>(ex.request.operation)) {
     case Operation::print_job: co_await print_job(ex); break;
@@ -354,30 +359,28 @@ asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_p
         .add_text("job-state-message", "held for release");
 }
 
-asio::awaitable<void> IppService::print_job(Exchange& ex) {
+std::unique_ptr<spool::JobWriter> IppService::begin_job(Exchange& ex) {
     validate_job(ex);
-    if (ex.response.status() != Status::successful_ok) co_return;
+    if (ex.response.status() != Status::successful_ok) return nullptr;
     auto begun = gw_.spool().begin_job(job_meta(ex.request, ex.queue, ex.user, ex.head.peer));
     if (!begun) {
         ex.fail(Status::server_error_not_accepting_jobs, begun.error().message());
         gw_.log().warn({.event = "job_refused", .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"},
                        "job refused: {}", begun.error().message());
-        co_return;
+        return nullptr;
     }
-    std::unique_ptr<spool::JobWriter> writer = std::move(*begun);
-    co_await receive_and_commit(ex, std::move(writer));
+    return std::move(*begun);
+}
+
+asio::awaitable<void> IppService::print_job(Exchange& ex) {
+    if (auto writer = begin_job(ex)) co_await receive_and_commit(ex, std::move(writer));
 }
 
 asio::awaitable<void> IppService::create_job(Exchange& ex) {
-    validate_job(ex);
-    if (ex.response.status() != Status::successful_ok) co_return;
-    auto begun = gw_.spool().begin_job(job_meta(ex.request, ex.queue, ex.user, ex.head.peer));
-    if (!begun) {
-        ex.fail(Status::server_error_not_accepting_jobs, begun.error().message());
-        co_return;
-    }
-    std::uint64_t id = (*begun)->id();
-    incoming_[id] = Incoming{std::move(*begun), std::chrono::steady_clock::now(), unix_now()};
+    auto writer = begin_job(ex);
+    if (!writer) co_return;
+    std::uint64_t id = writer->id();
+    incoming_[id] = Incoming{std::move(writer), std::chrono::steady_clock::now()};
     auto& g = ex.response.add_job_group();
     g.add_integer("job-id", static_cast<std::int32_t>(id))
         .add_uri("job-uri", ex.job_uri(id))
@@ -483,7 +486,7 @@ void IppService::get_printer_attributes(Exchange& ex) {
     p.queue = ex.queue;
     p.description = cfg->queues.at(ex.queue).description;
     p.uri = ex.printer_uri;
-    p.more_info = fmt::format("{}://{}/ipp/print/{}", ex.head.tls ? "https" : "http", ex.host, ex.queue);
+    p.more_info = ex.queue_uri(ex.queue, true);
     p.uuid = queue_uuid(cfg->state_dir, ex.queue);
     p.up_since = up_since_;
     p.now = unix_now();
@@ -501,7 +504,7 @@ void IppService::cups_get_printers(Exchange& ex, bool only_default) {
     for (const auto& [name, q] : cfg->queues) {
         if (only_default && name != cfg->default_queue) continue;
         ex.queue = name;
-        ex.printer_uri = fmt::format("{}://{}/ipp/print/{}", ex.head.tls ? "ipps" : "ipp", ex.host, name);
+        ex.printer_uri = ex.queue_uri(name);
         get_printer_attributes(ex);
     }
 }
@@ -552,8 +555,7 @@ void IppService::get_job_attributes(Exchange& ex) {
         return;
     }
     Wanted wanted(ex.request.requested_attributes, {"all"});
-    std::string printer_uri = fmt::format("{}://{}/ipp/print/{}", ex.head.tls ? "ipps" : "ipp", ex.host,
-                                          rec->meta.queue);
+    std::string printer_uri = ex.queue_uri(rec->meta.queue);
     JobView v{&*rec, ex.job_uri(rec->id), printer_uri, up_since_, unix_now(), rec->meta.user == ex.user};
     add_job_attributes(ex.response.add_job_group(), v, wanted);
 }

@@ -40,11 +40,12 @@ private:
     struct Incoming {
         std::unique_ptr<spool::JobWriter> writer;
         std::chrono::steady_clock::time_point created;
-        std::int64_t created_unix = 0;
     };
     struct Exchange;
 
     boost::asio::awaitable<net::HttpReply> dispatch(Exchange& ex);
+    // Validates the request and starts a spool job; nullptr (reply set) when refused.
+    std::unique_ptr<spool::JobWriter> begin_job(Exchange& ex);
     boost::asio::awaitable<void> print_job(Exchange& ex);
     boost::asio::awaitable<void> create_job(Exchange& ex);
     boost::asio::awaitable<void> send_document(Exchange& ex);

@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/unit/test_bytes.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -34,7 +36,9 @@ struct StringMaker<boost::system::result<T>> {
 
 namespace crypto = pg::crypto;
 using crypto::errc;
-using Bytes = std::vector<std::byte>;
+using pg::test::Bytes;
+using pg::test::bytes_of;
+using pg::test::pattern;
 
 namespace {
 
@@ -51,24 +55,7 @@ Bytes hex(std::string_view s) {
     return out;
 }
 
-Bytes text(std::string_view s) {
-    Bytes out(s.size());
-    std::memcpy(out.data(), s.data(), s.size());
-    return out;
-}
 
-// Deterministic non-repeating-looking plaintext.
-Bytes pattern(std::size_t n, std::uint32_t seed = 1) {
-    Bytes out(n);
-    std::uint32_t x = seed * 2654435761u + 12345u;
-    for (auto& b : out) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b = static_cast<std::byte>(x);
-    }
-    return out;
-}
 
 crypto::Key key_from(std::string_view h) {
     Bytes b = hex(h);
@@ -246,7 +233,7 @@ TEST_CASE("segment format known answer (nonce and AAD layout)", "[crypto][kat]")
     // with nonce = stream || index_be || final || 0000 and
     // aad = "printgate-seg-v1" || job_be || stream.
     const auto key = counting_key(0);
-    const Bytes pt = text("printgate");
+    const Bytes pt = bytes_of("printgate");
     Bytes out;
     REQUIRE(crypto::seal_segment(key, kJob, 2, 0x0000000100000003ull, true, pt, out));
     CHECK(out == hex("70c6e760a6b9425990edde5e6909b841c97c20721090b6e524"));

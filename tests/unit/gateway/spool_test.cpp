@@ -8,6 +8,7 @@
 // directory under /tmp, removed at the end. Commits are asynchronous: the tests
 // wait on a future fed by the commit callback, never on a sleep.
 #include "gateway/spool/spool.hpp"
+#include "tests/unit/test_bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -38,7 +39,9 @@ namespace spool = pg::spool;
 namespace crypto = pg::crypto;
 namespace fs = std::filesystem;
 using spool::errc;
-using Bytes = std::vector<std::byte>;
+using pg::test::Bytes;
+using pg::test::bytes_of;
+using pg::test::pattern;
 
 // Catch prints the operands of failed checks: give it readable forms.
 namespace Catch {
@@ -70,25 +73,6 @@ constexpr std::size_t kInlineLimit = 128 * 1024;
 
 // ---------------------------------------------------------------------------
 // Small helpers
-
-Bytes bytes_of(std::string_view s) {
-    Bytes b(s.size());
-    if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());
-    return b;
-}
-
-// Deterministic plaintext that does not repeat within a segment.
-Bytes pattern(std::size_t n, std::uint32_t seed = 1) {
-    Bytes out(n);
-    std::uint32_t x = seed * 2654435761u + 12345u;
-    for (auto& b : out) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b = static_cast<std::byte>(x);
-    }
-    return out;
-}
 
 crypto::Key test_key(unsigned seed) {
     std::array<std::byte, crypto::kKeySize> b{};
