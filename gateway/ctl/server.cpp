@@ -93,12 +93,12 @@ json::object status_json(app::Gateway& gw) {
     json::object by_state;
     json::object by_queue;
     for (const auto& [name, q] : cfg.queues) by_queue[name] = 0;
-    for (const auto& r : gw.spool().list()) {
+    gw.spool().for_each([&](const spool::JobRecord& r) {
         auto s = spool::ipp_name(r.state);
         by_state[s] = (by_state.contains(s) ? by_state[s].as_int64() : 0) + 1;
         if (!r.meta.queue.empty())
             by_queue[r.meta.queue] = (by_queue.contains(r.meta.queue) ? by_queue[r.meta.queue].as_int64() : 0) + 1;
-    }
+    });
     o["jobs_by_state"] = std::move(by_state);
     o["jobs_by_queue"] = std::move(by_queue);
     o["default_queue"] = cfg.default_queue;

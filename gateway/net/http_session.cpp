@@ -55,12 +55,10 @@ public:
                 co_return ec;
             }
             std::size_t got = chunk_.size() - parser_.get().body().size;
-            read_ += got;
             if (got > 0) co_return std::span<const std::byte>(chunk_.data(), got);
             if (parser_.is_done()) co_return std::span<const std::byte>{};
         }
     }
-    std::uint64_t bytes_read() const override { return read_; }
 
 private:
     Stream& stream_;
@@ -68,7 +66,6 @@ private:
     http::request_parser<http::buffer_body>& parser_;
     std::chrono::milliseconds timeout_;
     std::span<std::byte> chunk_;
-    std::uint64_t read_ = 0;
     boost::system::error_code failed_;
 };
 
@@ -77,7 +74,6 @@ public:
     asio::awaitable<boost::system::result<std::span<const std::byte>>> next() override {
         co_return std::span<const std::byte>{};
     }
-    std::uint64_t bytes_read() const override { return 0; }
 };
 
 // A request the session answers after switching to TLS (RFC 2817 §3.3: "the server

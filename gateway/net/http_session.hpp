@@ -60,7 +60,6 @@ public:
     // The next chunk; an empty span at the end of the body. Errors: the peer
     // vanished, timed out, or sent a malformed body (bad chunking, short body).
     virtual boost::asio::awaitable<boost::system::result<std::span<const std::byte>>> next() = 0;
-    virtual std::uint64_t bytes_read() const = 0;
 };
 
 using HttpHandler = std::function<boost::asio::awaitable<HttpReply>(const HttpRequestHead&, BodySource&)>;

@@ -491,10 +491,11 @@ void IppService::get_printer_attributes(Exchange& ex) {
     p.up_since = up_since_;
     p.now = unix_now();
     p.tls = ex.head.tls;
-    for (const auto& j : gw_.spool().list())
+    gw_.spool().for_each([&](const spool::JobRecord& j) {
         if (j.meta.queue == ex.queue && (j.state == spool::JobState::held || j.state == spool::JobState::pending ||
                                          j.state == spool::JobState::processing))
             ++p.queued_jobs;
+    });
     Wanted wanted(ex.request.requested_attributes, {"all"});
     add_printer_attributes(ex.response.add_printer_group(), p, wanted);
 }

@@ -33,9 +33,6 @@ public:
 
     boost::asio::awaitable<net::HttpReply> handle(const net::HttpRequestHead& head, net::BodySource& body);
 
-    // Jobs created by Create-Job and not yet given their document.
-    std::size_t incoming_jobs() const { return incoming_.size(); }
-
 private:
     struct Incoming {
         std::unique_ptr<spool::JobWriter> writer;

@@ -470,6 +470,11 @@ std::vector<JobRecord> Spool::list() const {
     return out;
 }
 
+void Spool::for_each(const std::function<void(const JobRecord&)>& f) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, r] : jobs_) f(r);
+}
+
 std::optional<JobRecord> Spool::find(std::uint64_t id) const {
     std::lock_guard lock(mutex_);
     auto it = jobs_.find(id);

@@ -163,6 +163,9 @@ public:
     void commit(std::unique_ptr<JobWriter> writer, std::function<void(Result<JobRecord>)> done);
 
     std::vector<JobRecord> list() const;
+    // Calls `f` for each job in id order under the spool's lock, without copying
+    // (counts for Get-Printer-Attributes and status). `f` must not call the spool.
+    void for_each(const std::function<void(const JobRecord&)>& f) const;
     std::optional<JobRecord> find(std::uint64_t id) const;
     // Re-reads the row from the index and re-authenticates key and metadata, so
     // tampering at rest is caught even while the daemon runs. Blocking.
