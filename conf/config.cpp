@@ -786,13 +786,15 @@ std::string suggestion(std::string_view word, const Range& candidates) {
 // ---------------------------------------------------------------------------------------
 // Validation
 
-constexpr std::array<std::string_view, 10> top_keys{
+constexpr std::array<std::string_view, 11> top_keys{
     "state_dir", "control_socket", "master_key_file", "listen", "queues",
-    "default_queue", "spool", "log", "limits", "tls"};
+    "default_queue", "printers", "spool", "log", "limits", "tls"};
 constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
-constexpr std::array<std::string_view, 2> queue_keys{"description", "mode"};
+constexpr std::array<std::string_view, 3> queue_keys{"description", "mode", "printer"};
+constexpr std::array<std::string_view, 5> printer_keys{"uri", "formats", "color", "duplex", "tls_verify"};
 constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
-constexpr std::array<std::string_view, 3> spool_keys{"max_job_size", "max_total_size", "min_free_space"};
+constexpr std::array<std::string_view, 4> spool_keys{"max_job_size", "max_total_size", "min_free_space",
+                                                     "job_history"};
 constexpr std::array<std::string_view, 1> log_keys{"level"};
 constexpr std::array<std::string_view, 3> limits_keys{"max_connections", "idle_timeout", "shutdown_timeout"};
 constexpr std::array<std::string_view, 2> tls_keys{"certificate", "private_key"};
@@ -814,6 +816,76 @@ std::string list_names(const std::vector<std::string>& names) {
     }
     if (names.size() > 5) out += ", ...";
     return out;
+}
+
+// A destination URI printgate can send to: ipp:// or ipps://, a host, an optional
+// port, a path. (lpd:// and socket:// arrive with their clients.)
+bool printer_uri_ok(std::string_view uri, std::string& why) {
+    const auto sep = uri.find("://");
+    const std::string_view scheme = uri.substr(0, sep);
+    if (scheme != "ipp" && scheme != "ipps") {
+        why = "the scheme must be ipp or ipps";
+        return false;
+    }
+    std::string_view rest = uri.substr(sep + 3);
+    const auto slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    if (authority.empty()) {
+        why = "no host";
+        return false;
+    }
+    if (authority.find('@') != std::string_view::npos) {
+        why = "user information in a printer URI is not supported";
+        return false;
+    }
+    for (const char c : uri) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+            why = "spaces and control characters are not allowed";
+            return false;
+        }
+    }
+    std::string_view host = authority;
+    std::string_view port;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            why = "unclosed '[' in the host";
+            return false;
+        }
+        host = authority.substr(0, close + 1);
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':') {
+                why = "unexpected text after the IPv6 address";
+                return false;
+            }
+            port = authority.substr(close + 2);
+        }
+    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty() || host == "[]") {
+        why = "no host";
+        return false;
+    }
+    if (authority.find(':') != std::string_view::npos && port.empty() && authority.front() != '[') {
+        why = "empty port";
+        return false;
+    }
+    if (!port.empty()) {
+        unsigned long n = 0;
+        for (const char c : port) {
+            if (c < '0' || c > '9' || (n = n * 10 + static_cast<unsigned long>(c - '0')) > 65535) {
+                why = "the port must be a number from 1 to 65535";
+                return false;
+            }
+        }
+        if (n == 0) {
+            why = "the port must be a number from 1 to 65535";
+            return false;
+        }
+    }
+    return true;
 }
 
 // One listening address, kept for the checks that span listeners.
@@ -843,6 +915,7 @@ public:
         check_keys(*top, top_keys, "");
         paths(*top, cfg);
         listen(*top, cfg);
+        printers(*top, cfg);
         queues(*top, cfg);
         default_queue(*top, cfg);
         spool(*top, cfg);
@@ -1059,7 +1132,7 @@ private:
         if (e == nullptr) {
             // No `queues` at all: one queue that holds every job.
             cfg.queues.clear();
-            cfg.queues.emplace("default", QueueConfig{"default", "", QueueMode::hold});
+            cfg.queues.emplace("default", QueueConfig{"default", "", QueueMode::hold, ""});
             declared_.push_back("default");
             return;
         }
@@ -1084,7 +1157,7 @@ private:
                              ": use 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
                 ok = false;
             }
-            QueueConfig queue{q.key, "", QueueMode::hold};
+            QueueConfig queue{q.key, "", QueueMode::hold, ""};
             const Value& s = q.value;
             if (s.kind == Kind::map) {
                 check_keys(s, queue_keys, path);
@@ -1094,20 +1167,170 @@ private:
                 }
                 if (const Entry* m = find_entry(s, "mode")) {
                     const std::string mode_path = join_path(path, "mode");
-                    if (auto text = scalar(m->value, mode_path, "a queue mode (hold)")) {
-                        if (*text != "hold") {
-                            error(m->value, mode_path, "unknown mode " + quote(*text) + " (expected: hold)");
+                    if (auto text = scalar(m->value, mode_path, "a queue mode (hold or direct)")) {
+                        if (*text == "hold") {
+                            queue.mode = QueueMode::hold;
+                        } else if (*text == "direct") {
+                            queue.mode = QueueMode::direct;
+                        } else {
+                            error(m->value, mode_path, "unknown mode " + quote(*text) + " (expected: hold, direct)");
                             ok = false;
                         }
                     } else {
                         ok = false;
                     }
                 }
+                const Entry* pr = find_entry(s, "printer");
+                if (pr != nullptr) {
+                    const std::string printer_path = join_path(path, "printer");
+                    if (auto text = scalar(pr->value, printer_path, "a printer name or URI")) {
+                        if (text->find("://") != std::string::npos) {
+                            // Shorthand: the URI is the destination; its name is the URI.
+                            std::string why;
+                            if (printer_uri_ok(*text, why)) {
+                                PrinterConfig made;
+                                made.name = *text;
+                                made.uri = *text;
+                                cfg.printers.emplace(*text, std::move(made));
+                                queue.printer = *text;
+                            } else {
+                                error(pr->value, printer_path, "bad printer URI " + quote(*text) + ": " + why);
+                                ok = false;
+                            }
+                        } else if (cfg.printers.count(*text) != 0) {
+                            queue.printer = *text;
+                        } else if (std::find(printer_names_.begin(), printer_names_.end(), *text) ==
+                                   printer_names_.end()) {
+                            error(pr->value, printer_path,
+                                  "printer " + quote(*text) + " is not defined in 'printers'" +
+                                      (printer_names_.empty() ? std::string(" (there is no 'printers' map)")
+                                                              : suggestion(*text, printer_names_)));
+                            ok = false;
+                        } else {
+                            ok = false;  // the printer entry itself has an error, reported there
+                        }
+                    } else {
+                        ok = false;
+                    }
+                }
+                if (queue.mode == QueueMode::direct && pr == nullptr) {
+                    r_.error(q.key_origin, path,
+                             "queue " + quote(q.key) + " has mode: direct but no printer to send its jobs to " +
+                                 "(set printer: NAME or printer: ipp://HOST/PATH)");
+                    ok = false;
+                }
             } else if (s.kind != Kind::null) {
                 error(s, path, "expected a map of queue settings (or {}), got " + describe(s));
                 ok = false;
             }
             if (ok) cfg.queues.emplace(q.key, std::move(queue));
+        }
+    }
+
+    // One `true`/`false` setting.
+    std::optional<bool> boolean(const Value& v, std::string_view path) {
+        auto text = scalar(v, path, "true or false");
+        if (!text) return std::nullopt;
+        if (*text == "true" || *text == "yes" || *text == "on") return true;
+        if (*text == "false" || *text == "no" || *text == "off") return false;
+        error(v, path, "expected true or false, got " + quote(*text));
+        return std::nullopt;
+    }
+
+    // printers: {NAME: {uri: ipp://HOST/PATH, formats: [...], color: true, duplex: true}}
+    void printers(const Value& top, Config& cfg) {
+        cfg.printers.clear();
+        const Entry* e = find_entry(top, "printers");
+        if (e == nullptr || e->value.kind == Kind::null) return;
+        if (e->value.kind != Kind::map) {
+            error(e->value, "printers", "expected a map from printer name to printer settings, got " +
+                                            describe(e->value));
+            return;
+        }
+        for (const auto& p : e->value.entries) {
+            printer_names_.push_back(p.key);
+            const std::string path = join_path("printers", p.key);
+            bool ok = true;
+            if (!valid_queue_name(p.key)) {
+                r_.error(p.key_origin, path,
+                         "bad printer name " + quote(p.key) +
+                             ": use 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+                ok = false;
+            }
+            PrinterConfig printer;
+            printer.name = p.key;
+            const Value& s = p.value;
+            if (s.kind == Kind::scalar) {
+                // Shorthand: NAME: ipp://HOST/PATH
+                std::string why;
+                if (printer_uri_ok(s.text, why)) printer.uri = s.text;
+                else {
+                    error(s, path, "bad printer URI " + quote(s.text) + ": " + why);
+                    ok = false;
+                }
+            } else if (s.kind != Kind::map) {
+                error(s, path, "expected a printer URI or a map with 'uri', got " + describe(s));
+                ok = false;
+            } else {
+                check_keys(s, printer_keys, path);
+                if (const Entry* u = find_entry(s, "uri")) {
+                    const std::string uri_path = join_path(path, "uri");
+                    if (auto text = scalar(u->value, uri_path, "a printer URI like ipp://HOST/ipp/print")) {
+                        std::string why;
+                        if (printer_uri_ok(*text, why)) printer.uri = *text;
+                        else {
+                            error(u->value, uri_path, "bad printer URI " + quote(*text) + ": " + why);
+                            ok = false;
+                        }
+                    } else {
+                        ok = false;
+                    }
+                } else {
+                    error(s, path, "missing 'uri' (like uri: ipp://192.0.2.10/ipp/print)");
+                    ok = false;
+                }
+                if (const Entry* f = find_entry(s, "formats")) {
+                    const std::string formats_path = join_path(path, "formats");
+                    const Value& fv = f->value;
+                    std::vector<const Value*> items;
+                    if (fv.kind == Kind::scalar) items.push_back(&fv);
+                    else if (fv.kind == Kind::list)
+                        for (const auto& item : fv.items) items.push_back(&item);
+                    else {
+                        error(fv, formats_path, "expected a MIME type or a list of them, got " + describe(fv));
+                        ok = false;
+                    }
+                    for (const Value* item : items) {
+                        auto text = scalar(*item, formats_path, "a MIME type like application/pdf");
+                        if (!text) {
+                            ok = false;
+                            continue;
+                        }
+                        const auto slash = text->find('/');
+                        const bool valid = slash != std::string::npos && slash > 0 && slash + 1 < text->size() &&
+                                           std::all_of(text->begin(), text->end(), [](char c) {
+                                               return std::isalnum(static_cast<unsigned char>(c)) || c == '/' ||
+                                                      c == '-' || c == '.' || c == '+' || c == '_';
+                                           });
+                        if (!valid) {
+                            error(*item, formats_path, "expected a MIME type like application/pdf, got " + quote(*text));
+                            ok = false;
+                        } else {
+                            printer.profile.formats.push_back(*text);
+                        }
+                    }
+                }
+                const std::array<std::pair<std::string_view, bool*>, 3> flags{{{"color", &printer.profile.color},
+                                                                                {"duplex", &printer.profile.duplex},
+                                                                                {"tls_verify", &printer.tls_verify}}};
+                for (const auto& [key, target] : flags) {
+                    if (const Entry* b = find_entry(s, key)) {
+                        if (auto v = boolean(b->value, join_path(path, key))) *target = *v;
+                        else ok = false;
+                    }
+                }
+            }
+            if (ok) cfg.printers.emplace(p.key, std::move(printer));
         }
     }
 
@@ -1162,6 +1385,10 @@ private:
         }
         if (const Entry* e = find_entry(*sec, "min_free_space")) {
             if (auto v = size(e->value, "spool.min_free_space")) cfg.spool.min_free_space = *v;
+        }
+        if (const Entry* e = find_entry(*sec, "job_history")) {
+            using namespace std::chrono_literals;
+            if (auto d = duration(e->value, "spool.job_history", 0s, 24h * 365)) cfg.spool.job_history = *d;
         }
         if (parsed && cfg.spool.max_total_size < cfg.spool.max_job_size) {
             const Value* at = total_at != nullptr ? total_at : job_at;
@@ -1286,6 +1513,7 @@ private:
     std::string base_dir_;
     std::vector<Site> sites_;
     std::vector<std::string> declared_;  // every queue name written in `queues`, valid or not
+    std::vector<std::string> printer_names_;  // every name written in `printers`, valid or not
     Origin queues_key_;
 };
 
@@ -1436,6 +1664,14 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
     std::string why;
     if (!endpoint_from(text, ep, why)) return std::nullopt;
     return ep;
+}
+
+std::string_view to_string(QueueMode mode) {
+    switch (mode) {
+        case QueueMode::hold: return "hold";
+        case QueueMode::direct: return "direct";
+    }
+    return "hold";
 }
 
 std::string_view to_string(LogLevel level) {

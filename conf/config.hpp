@@ -31,12 +31,41 @@ struct Endpoint {
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
-enum class QueueMode { hold };
+// hold: committed jobs wait (pending-held) until released to the queue's printer.
+// direct: each committed job is routed to the queue's printer at once.
+enum class QueueMode { hold, direct };
+std::string_view to_string(QueueMode mode);
+
+// What a destination printer accepts; the queue's IPP printer object advertises it.
+struct PrinterProfile {
+    // MIME types the printer takes; empty = whatever the printer says it supports.
+    std::vector<std::string> formats;
+    bool color = true;
+    bool duplex = true;
+
+    friend bool operator==(const PrinterProfile&, const PrinterProfile&) = default;
+};
+
+// A destination: an entry of the top-level `printers` map, or one made from a
+// queue whose `printer` is a URI (then `name` is the URI itself).
+struct PrinterConfig {
+    std::string name;
+    std::string uri;          // ipp://HOST[:PORT]/PATH or ipps://...
+    PrinterProfile profile;
+    // ipps: verify the printer's certificate against the system store. Off by default:
+    // printers mostly present self-signed certificates.
+    bool tls_verify = false;
+
+    friend bool operator==(const PrinterConfig&, const PrinterConfig&) = default;
+};
 
 struct QueueConfig {
     std::string name;         // the key in the `queues` map
     std::string description;  // free text shown to admins
     QueueMode mode = QueueMode::hold;
+    // The key of the destination in Config::printers; empty = none (hold queues only:
+    // then jobs are released with an explicit printer).
+    std::string printer;
 
     friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
@@ -54,6 +83,9 @@ struct SpoolConfig {
     std::uint64_t max_job_size = 2ull << 30;      // 2 GiB
     std::uint64_t max_total_size = 20ull << 30;   // 20 GiB
     std::uint64_t min_free_space = 256ull << 20;  // 256 MiB
+    // How long finished jobs (completed, aborted, canceled) stay listed (Get-Jobs
+    // which-jobs=completed, printgatectl jobs) before they are shredded.
+    std::chrono::milliseconds job_history{std::chrono::hours(24)};
 };
 
 struct LogConfig {
@@ -89,6 +121,7 @@ struct Config {
     std::string master_key_file;  // default: $CREDENTIALS_DIRECTORY/master.key, else STATE_DIR/master.key
     ListenConfig listen;
     std::map<std::string, QueueConfig> queues;  // never empty after a successful parse
+    std::map<std::string, PrinterConfig> printers;  // named ones and those made from queue URIs
     std::string default_queue;                  // always set after a successful parse
     SpoolConfig spool;
     LogConfig log;

@@ -29,6 +29,8 @@
 #include "gateway/net/http_session.hpp"
 #include "gateway/net/raw_session.hpp"
 #include "gateway/net/tls.hpp"
+#include "gateway/net/async.hpp"
+#include "gateway/output/forwarder.hpp"
 #include "gateway/service/ipp_service.hpp"
 
 namespace pg::app {
@@ -121,6 +123,7 @@ bool Gateway::start(std::string& error) {
             log_.warn({.event = "tls_unavailable"}, "TLS upgrades on listen.ipp are off: {}", log::escape(why, 1024));
     }
     ipp_ = std::make_unique<service::IppService>(*this);
+    forwarder_ = std::make_unique<output::Forwarder>(*this);
     for (const auto& ep : c.listen.raw)
         if (!bind_tcp("raw", ep, error)) return false;
     for (const auto& ep : c.listen.ipp)
@@ -278,6 +281,8 @@ void Gateway::run() {
     sd_notify(0, ready.c_str());
     last_status_ = status_line();
     arm_status();
+    forwarder_->start();
+    arm_history();
     io_.run();
     spool_->stop();
     log_.info({.event = "stopped"}, "printgated stopped");
@@ -298,6 +303,8 @@ void Gateway::begin_shutdown(const char* why) {
     boost::system::error_code ec;
     for (auto& a : acceptors_) a->close(ec);
     spool_->stop();  // new jobs are refused from now on; queued commits still complete
+    forwarder_->stop();  // sends in flight are cut; unacknowledged jobs are sent again at the next start
+    history_timer_.cancel();
     if (connections_.empty()) {
         asio::post(io_, [this] { finish_shutdown(); });
         return;
@@ -352,6 +359,7 @@ void Gateway::reload() {
     }
     conf::Config next = std::move(parsed.config);
     const conf::Config& cur = *config_;
+    bool reload_routes = false;
     if (next.state_dir != cur.state_dir || next.control_socket != cur.control_socket ||
         next.master_key_file != cur.master_key_file || next.tls != cur.tls)
         log_.warn({.event = "reload_partial"},
@@ -366,11 +374,42 @@ void Gateway::reload() {
     next.tls = cur.tls;
     next.listen = cur.listen;
     log_.set_level(next.log.level);
+    if (next.printers != cur.printers || next.queues != cur.queues) reload_routes = true;
     spool_->set_limits(spool_limits(next));
     config_ = std::make_shared<const conf::Config>(std::move(next));
     log_.info({.event = "reloaded"}, "configuration reloaded: {} queue(s), log level {}", config_->queues.size(),
               conf::to_string(config_->log.level));
     notify_status();
+    if (reload_routes) forwarder_->wake_all();
+}
+
+// Finished jobs stay listed for spool.job_history, then are shredded. Checked
+// every minute (or more often with a short history), on the blocking pool.
+void Gateway::arm_history() {
+    using namespace std::chrono;
+    auto period = std::clamp<milliseconds>(config_->spool.job_history / 2, milliseconds(500), milliseconds(60000));
+    history_timer_.expires_after(period);
+    history_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopping_) return;
+        if (history_running_) return arm_history();
+        history_running_ = true;
+        const auto history = config_->spool.job_history;
+        asio::post(pool_, [this, history] {
+            const auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+            for (auto id : spool_->finished_before(now - history.count())) {
+                auto rec = spool_->find(id);
+                if (!rec) continue;
+                if (spool_->remove(id))
+                    log_.info({.event = "job_expired", .job_id = id, .queue = rec->meta.queue,
+                               .proto = rec->meta.protocol},
+                              "job {} ({}) shredded after the job history time", id, spool::ipp_name(rec->state));
+            }
+            asio::post(io_, [this] {
+                history_running_ = false;
+                arm_history();
+            });
+        });
+    });
 }
 
 }  // namespace pg::app

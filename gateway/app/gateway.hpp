@@ -30,6 +30,7 @@
 
 namespace boost::asio::ssl { class context; }
 namespace pg::service { class IppService; }
+namespace pg::output { class Forwarder; }
 
 namespace pg::app {
 
@@ -63,6 +64,7 @@ public:
     asio::io_context& io() { return io_; }
     asio::thread_pool& pool() { return pool_; }
     spool::Spool& spool() { return *spool_; }
+    output::Forwarder& forwarder() { return *forwarder_; }
     log::Logger& log() { return log_; }
     const conf::Config& config() const { return *config_; }
     std::shared_ptr<const conf::Config> config_ptr() const { return config_; }
@@ -84,6 +86,7 @@ private:
     void reload();
     void arm_watchdog();
     void arm_status();  // refreshes STATUS= every few seconds when it changed
+    void arm_history();  // shreds finished jobs older than spool.job_history
     void notify_status();
     bool bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::string& error);
     bool bind_control(std::string& error);
@@ -103,10 +106,13 @@ private:
     asio::steady_timer watchdog_{io_};
     asio::steady_timer shutdown_timer_{io_};
     asio::steady_timer status_timer_{io_};
+    asio::steady_timer history_timer_{io_};
+    bool history_running_ = false;
     std::string last_status_;
     std::chrono::microseconds watchdog_interval_{0};
 
     std::unique_ptr<service::IppService> ipp_;
+    std::unique_ptr<output::Forwarder> forwarder_;
     int lock_fd_ = -1;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
     std::vector<BoundListener> bound_;

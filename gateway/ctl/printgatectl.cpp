@@ -34,6 +34,10 @@ void usage(FILE* out) {
         "  show ID [--json]    one job in detail\n"
         "  cat ID              write the job's decrypted document to stdout\n"
         "  rm ID               delete a job (crypto-shredded)\n"
+        "  release ID          send a held job to its queue's printer\n"
+        "  send ID TARGET      send a held job to TARGET (a printer from the configuration, or an\n"
+        "                      ipp:// or ipps:// URI) and wait: prints the remote job id, the final\n"
+        "                      state and the impressions; exit 1 unless it completed\n"
         "  check-config        validate the configuration file\n",
         out);
 }
@@ -145,7 +149,8 @@ int main(int argc, char** argv) try {
                            : cfg.control_socket;
 
     json::object req;
-    bool needs_id = cmd == "show" || cmd == "cat" || cmd == "rm";
+    const bool is_send = cmd == "send";
+    bool needs_id = cmd == "show" || cmd == "cat" || cmd == "rm" || cmd == "release" || is_send;
     if (cmd != "status" && cmd != "jobs" && !needs_id) {
         std::fprintf(stderr, "printgatectl: unknown command '%s'\n", cmd.c_str());
         usage(stderr);
@@ -156,14 +161,17 @@ int main(int argc, char** argv) try {
         std::uint64_t id = 0;
         try {
             std::size_t pos = 0;
-            if (args.size() != 2) throw std::invalid_argument("id");
+            if (args.size() != (is_send ? 3u : 2u)) throw std::invalid_argument("id");
             id = std::stoull(args[1], &pos);
             if (pos != args[1].size() || id == 0) throw std::invalid_argument("id");
         } catch (...) {
-            std::fprintf(stderr, "printgatectl: %s needs one job id (a positive number)\n", cmd.c_str());
+            std::fprintf(stderr, "printgatectl: %s needs %s\n", cmd.c_str(),
+                         is_send ? "a job id (a positive number) and a printer name or URI"
+                                 : "one job id (a positive number)");
             return 2;
         }
         req["id"] = id;
+        if (is_send) req["target"] = args[2];
     }
 
     bool write_failed = false;
@@ -200,6 +208,20 @@ int main(int argc, char** argv) try {
     }
     if (cmd == "jobs") return print_jobs(v);
     if (cmd == "status") return print_status(v);
+    if (is_send) {
+        const auto& o = v.as_object();
+        auto field = [&](const char* k) { return o.contains(k) ? safe(o.at(k)) : std::string("-"); };
+        std::printf("job %s: %s on %s\nremote job id: %s\nimpressions: %s\n%s%s", str(o.at("id")).c_str(),
+                    str(o.at("state")).c_str(), field("printer").c_str(), field("remote_job_id").c_str(),
+                    field("impressions").c_str(), o.contains("message") ? "message: " : "",
+                    o.contains("message") ? (field("message") + "\n").c_str() : "");
+        return str(o.at("state")) == "completed" ? 0 : 1;
+    }
+    if (cmd == "release") {
+        std::printf("job %s released to %s\n", str(v.as_object().at("id")).c_str(),
+                    safe(v.as_object().at("printer")).c_str());
+        return 0;
+    }
     if (cmd == "rm") {
         std::printf("job %s removed\n", str(v.as_object().at("removed")).c_str());
         return 0;

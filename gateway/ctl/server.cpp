@@ -19,6 +19,7 @@
 #include "gateway/net/accept.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/net/raw_session.hpp"
+#include "gateway/output/forwarder.hpp"
 
 namespace pg::ctl {
 
@@ -63,6 +64,14 @@ json::object job_json(const spool::JobRecord& r) {
     o["protocol"] = r.meta.protocol;
     o["state"] = spool::ipp_name(r.state);
     o["created"] = spool::rfc3339(r.created_ms);
+    const auto& d = r.delivery;
+    if (!d.route.empty()) o["printer"] = d.route;
+    if (d.attempts != 0) o["attempts"] = d.attempts;
+    if (!d.remote_id.empty()) o["remote_job_id"] = d.remote_id;
+    if (!d.reason.empty()) o["reason"] = d.reason;
+    if (!d.message.empty()) o["message"] = d.message;
+    if (d.impressions >= 0) o["impressions"] = d.impressions;
+    if (d.done_ms != 0) o["done"] = spool::rfc3339(d.done_ms);
     return o;
 }
 
@@ -112,6 +121,19 @@ json::object status_json(app::Gateway& gw) {
     sp["commits"] = u.commits;
     sp["commit_batches"] = u.commit_batches;
     o["spool"] = std::move(sp);
+    json::array dests;
+    for (const auto& st : gw.forwarder().statuses()) {
+        json::object d;
+        d["printer"] = st.route;
+        d["uri"] = st.uri;
+        json::array reasons;
+        for (const auto& r : st.reasons) reasons.push_back(json::value(r));
+        d["reasons"] = std::move(reasons);
+        if (!st.message.empty()) d["message"] = st.message;
+        if (st.current_job != 0) d["current_job"] = st.current_job;
+        dests.push_back(std::move(d));
+    }
+    o["printers"] = std::move(dests);
     return o;
 }
 
@@ -159,6 +181,80 @@ asio::awaitable<void> cmd_cat(app::Gateway& gw, Conn& c, std::uint64_t id) {
     co_await send(c, frame(kEnd, json::serialize(end)));
 }
 
+// The job a command names; nullopt after answering with the error.
+asio::awaitable<std::optional<spool::JobRecord>> find_job(app::Gateway& gw, Conn& c, std::uint64_t id) {
+    if (id == 0) {
+        co_await send(c, error_frame("bad_request", "a positive job id is required"));
+        co_return std::nullopt;
+    }
+    auto rec = gw.spool().find(id);
+    if (!rec) co_await send(c, error_frame("not_found", "no job " + std::to_string(id)));
+    co_return rec;
+}
+
+// send ID TARGET: routes a held job to TARGET (a configured printer's name, or an
+// ipp(s):// URI) and waits until it is done. release ID: routes it to its queue's
+// printer and returns at once.
+asio::awaitable<void> cmd_send(app::Gateway& gw, Conn& c, std::uint64_t id, const json::object& req, bool wait) {
+    auto rec = co_await find_job(gw, c, id);
+    if (!rec) co_return;
+    const auto cfg = gw.config_ptr();
+    std::string target;
+    if (auto t = req.if_contains("target"); t && t->is_string()) target = std::string(t->as_string());
+    if (target.empty()) {
+        auto q = cfg->queues.find(rec->meta.queue);
+        if (q != cfg->queues.end()) target = q->second.printer;
+        if (target.empty()) {
+            co_await send(c, error_frame("bad_request", "queue '" + rec->meta.queue +
+                                                            "' has no printer; name one (a printer or a URI)"));
+            co_return;
+        }
+    } else if (!cfg->printers.count(target) && !output::parse_printer_uri(target)) {
+        co_await send(c, error_frame("bad_request", "'" + target +
+                                                        "' is neither a configured printer nor an ipp:// or ipps:// URI"));
+        co_return;
+    }
+    spool::Transition t;
+    t.from = {spool::JobState::held};
+    t.to = spool::JobState::pending;
+    t.route = target;
+    t.reason = "job-queued";
+    t.message = "released to " + target + " by an administrator";
+    t.event = "job_routed";
+    auto routed = co_await net::run_blocking(gw.pool(), [&gw, id, &t] { return gw.spool().transition(id, t); });
+    if (!routed) {
+        // Built outside co_await: GCC 12 destroys temporaries of a conditional
+        // expression inside a co_await expression twice.
+        const bool state = routed.error() == spool::errc::bad_state;
+        std::string message = routed.error().message();
+        if (state) message = "job " + std::to_string(id) + " is not held (it is " +
+                             std::string(spool::ipp_name(rec->state)) + ")";
+        const std::string reply = error_frame(state ? "bad_state" : "failed", message);
+        co_await send(c, reply);
+        co_return;
+    }
+    gw.forwarder().wake(target);
+    if (!wait) {
+        co_await send(c, frame(kJson, json::serialize(job_json(*routed))));
+        co_return;
+    }
+    // Wait for the final state; the reply is the job as it ended.
+    auto done = co_await asio::async_initiate<decltype(asio::use_awaitable), void(spool::JobRecord)>(
+        [&gw, id](auto handler) {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            gw.forwarder().when_done(id, [h](const spool::JobRecord& r) {
+                auto ex = asio::get_associated_executor(*h);
+                asio::post(ex, [h, r]() mutable { (*h)(std::move(r)); });
+            });
+        },
+        asio::use_awaitable);
+    if (done.id == 0) {
+        co_await send(c, error_frame("failed", "the gateway is stopping; the job is sent at the next start"));
+        co_return;
+    }
+    co_await send(c, frame(kJson, json::serialize(job_json(done))));
+}
+
 asio::awaitable<void> handle(app::Gateway& gw, Conn& c, const json::object& req) {
     auto cmd_v = req.if_contains("cmd");
     std::string cmd = cmd_v && cmd_v->is_string() ? std::string(cmd_v->as_string()) : "";
@@ -173,16 +269,11 @@ asio::awaitable<void> handle(app::Gateway& gw, Conn& c, const json::object& req)
         json::array a;
         for (const auto& r : gw.spool().list()) a.push_back(job_json(r));
         co_await send(c, frame(kJson, json::serialize(a)));
+    } else if (cmd == "send" || cmd == "release") {
+        co_await cmd_send(gw, c, id, req, cmd == "send");
     } else if (cmd == "show" || cmd == "cat" || cmd == "rm") {
-        if (id == 0) {
-            co_await send(c, error_frame("bad_request", "a positive job id is required"));
-            co_return;
-        }
-        auto rec = gw.spool().find(id);
-        if (!rec) {
-            co_await send(c, error_frame("not_found", "no job " + std::to_string(id)));
-            co_return;
-        }
+        auto rec = co_await find_job(gw, c, id);
+        if (!rec) co_return;
         if (cmd == "show") {
             json::object o = job_json(*rec);
             o["peer"] = rec->meta.peer;
@@ -190,6 +281,7 @@ asio::awaitable<void> handle(app::Gateway& gw, Conn& c, const json::object& req)
             o["updated"] = spool::rfc3339(rec->updated_ms);
             o["sealed_size"] = rec->sealed_size;
             o["storage"] = rec->inline_doc ? "index" : "file";
+            if (!rec->meta.document_name.empty()) o["document_name"] = rec->meta.document_name;
             co_await send(c, frame(kJson, json::serialize(o)));
         } else if (cmd == "cat") {
             co_await cmd_cat(gw, c, id);

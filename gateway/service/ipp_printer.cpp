@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -164,7 +165,7 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("natural-language-configured")) g.add_natural_language("natural-language-configured", "en");
     if (want("operations-supported"))
         g.add_enums("operations-supported", {0x0002, 0x0004, 0x0005, 0x0006, 0x0008, 0x0009, 0x000A, 0x000B,
-                                             0x4001, 0x4002});
+                                             0x000C, 0x000D, 0x4001, 0x4002});
     if (want("orientation-requested-default")) g.add_enum("orientation-requested-default", 3);
     if (want("orientation-requested-supported")) g.add_enums("orientation-requested-supported", {3, 4, 5, 6});
     if (want("output-bin-default")) g.add_keyword("output-bin-default", "face-down");
@@ -189,9 +190,18 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
         std::array<ipp::Resolution, 2> r{{{300, 300}, {600, 600}}};
         g.add_resolutions("printer-resolution-supported", r);
     }
-    if (want("printer-state")) g.add_enum("printer-state", 3);
-    if (want("printer-state-message")) g.add_text("printer-state-message", "accepting jobs; jobs are held for release");
-    if (want("printer-state-reasons")) g.add_keywords("printer-state-reasons", {"none"});
+    if (want("printer-state")) g.add_enum("printer-state", p.processing ? 4 : 3);
+    if (want("printer-state-message"))
+        g.add_text("printer-state-message",
+                   !p.state_message.empty() ? p.state_message
+                   : p.direct               ? "accepting jobs; jobs go to the printer at once"
+                                            : "accepting jobs; jobs are held for release");
+    if (want("printer-state-reasons")) {
+        std::vector<std::string_view> reasons;
+        for (const auto& r : p.state_reasons) reasons.push_back(r);
+        if (reasons.empty()) reasons.push_back("none");
+        g.add_keywords("printer-state-reasons", reasons);
+    }
     if (want("printer-up-time")) g.add_integer("printer-up-time", static_cast<std::int32_t>(p.now - p.up_since + 1));
     if (want("printer-uri-supported")) g.add_uri("printer-uri-supported", p.uri);
     if (want("printer-uuid")) g.add_uri("printer-uuid", p.uuid);
@@ -225,26 +235,38 @@ void add_job_attributes(ipp::Group& g, const JobView& v, const Wanted& w) {
     if (want("job-originating-user-name")) g.add_name("job-originating-user-name", j.meta.user);
     if (want("job-state")) g.add_enum("job-state", spool::ipp_enum(j.state));
     if (want("job-state-reasons")) {
+        const std::string& r = j.delivery.reason;
         switch (j.state) {
         case spool::JobState::held: g.add_keywords("job-state-reasons", {"job-hold-until-specified"}); break;
         case spool::JobState::completed:
-            g.add_keywords("job-state-reasons", {"job-completed-successfully"});
+            g.add_keyword("job-state-reasons", r.empty() ? "job-completed-successfully" : r);
             break;
-        case spool::JobState::canceled: g.add_keywords("job-state-reasons", {"job-canceled-by-user"}); break;
-        case spool::JobState::aborted: g.add_keywords("job-state-reasons", {"aborted-by-system"}); break;
-        default: g.add_keywords("job-state-reasons", {"none"}); break;
+        case spool::JobState::canceled:
+            g.add_keyword("job-state-reasons", r.empty() || r == "job-printing" ? "job-canceled-by-user" : r);
+            break;
+        case spool::JobState::aborted: g.add_keyword("job-state-reasons", r.empty() ? "aborted-by-system" : r); break;
+        case spool::JobState::pending: g.add_keyword("job-state-reasons", r.empty() ? "job-queued" : r); break;
+        case spool::JobState::processing: g.add_keyword("job-state-reasons", r.empty() ? "job-printing" : r); break;
         }
     }
+    if (want("job-state-message") && !j.delivery.message.empty())
+        g.add_text("job-state-message", j.delivery.message);
     if (want("job-hold-until") && j.state == spool::JobState::held) g.add_keyword("job-hold-until", "indefinite");
     if (want("job-printer-up-time"))
         g.add_integer("job-printer-up-time", static_cast<std::int32_t>(v.now - v.up_since + 1));
     if (want("time-at-creation")) g.add_integer("time-at-creation", static_cast<std::int32_t>(created - v.up_since + 1));
     if (want("time-at-processing")) g.add_out_of_band("time-at-processing", ipp::ValueTag::no_value);
+    if (want("output-device-job-id") && !j.delivery.remote_id.empty()) {
+        char* end = nullptr;
+        const long remote = std::strtol(j.delivery.remote_id.c_str(), &end, 10);
+        if (end != nullptr && *end == '\0' && remote > 0 && remote <= 0x7fffffff)
+            g.add_integer("output-device-job-id", static_cast<std::int32_t>(remote));
+    }
     if (want("time-at-completed")) {
-        bool done = j.state == spool::JobState::completed || j.state == spool::JobState::aborted ||
-                    j.state == spool::JobState::canceled;
-        if (done)
-            g.add_integer("time-at-completed", static_cast<std::int32_t>(j.updated_ms / 1000 - v.up_since + 1));
+        if (spool::is_final(j.state))
+            g.add_integer("time-at-completed",
+                          static_cast<std::int32_t>(
+                              (j.delivery.done_ms != 0 ? j.delivery.done_ms : j.updated_ms) / 1000 - v.up_since + 1));
         else
             g.add_out_of_band("time-at-completed", ipp::ValueTag::no_value);
     }
@@ -255,7 +277,9 @@ void add_job_attributes(ipp::Group& g, const JobView& v, const Wanted& w) {
     if (want("document-format") && v.show_private)
         g.add_mime_media_type("document-format",
                               j.meta.document_format.empty() ? "application/octet-stream" : j.meta.document_format);
-    if (want("job-impressions-completed")) g.add_integer("job-impressions-completed", 0);
+    if (want("job-impressions-completed"))
+        g.add_integer("job-impressions-completed",
+                      static_cast<std::int32_t>(std::clamp<std::int64_t>(j.delivery.impressions, 0, 0x7fffffff)));
     if (want("job-media-sheets-completed")) g.add_integer("job-media-sheets-completed", 0);
     if (!j.meta.attributes.empty() && want("copies")) {
         boost::system::error_code ec;

@@ -35,6 +35,10 @@ struct PrinterContext {
     std::int64_t now = 0;
     std::size_t queued_jobs = 0;
     bool tls = false;
+    bool direct = false;                      // mode: direct
+    bool processing = false;                  // a job is being sent: printer-state processing
+    std::vector<std::string> state_reasons;   // from the destination's status; empty = none
+    std::string state_message;                // empty = the default text
 };
 
 extern const std::vector<std::string_view> kDocumentFormats;

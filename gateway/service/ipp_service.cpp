@@ -17,6 +17,7 @@
 
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
+#include "gateway/output/forwarder.hpp"
 #include "gateway/service/intake.hpp"
 #include "gateway/service/ipp_printer.hpp"
 #include "protocols/compress/inflate.hpp"
@@ -194,6 +195,8 @@ asio::awaitable<net::HttpReply> IppService::dispatch(Exchange& ex) {
     case Operation::create_job: co_await create_job(ex); break;
     case Operation::send_document: co_await send_document(ex); break;
     case Operation::cancel_job: co_await cancel_job(ex); break;
+    case Operation::hold_job: co_await hold_job(ex); break;
+    case Operation::release_job: co_await release_job(ex); break;
     case Operation::get_job_attributes: get_job_attributes(ex); break;
     case Operation::get_jobs: get_jobs(ex); break;
     case Operation::get_printer_attributes: get_printer_attributes(ex); break;
@@ -346,17 +349,26 @@ asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_p
         co_await net::run_blocking(gw_.pool(), [&writer] { writer->discard(); });
         co_return;
     }
+    // A direct queue routes the job to its printer in the commit itself, unless the
+    // client asked to hold it (job-hold-until other than no-hold).
+    const auto cfg = gw_.config_ptr();
+    if (auto q = cfg->queues.find(queue); q != cfg->queues.end() && q->second.mode == conf::QueueMode::direct) {
+        const auto hold = ex.request.job_hold_until.value_or("no-hold");
+        if (hold == "no-hold") writer->route_to(q->second.printer);
+    }
     auto committed = co_await finish_and_commit(gw_, std::move(writer), fields);
     if (!committed) {
         ex.fail(Status::server_error_temporary_error, committed.error().message());
         co_return;
     }
+    const bool routed = committed->state == spool::JobState::pending;
+    if (routed) gw_.forwarder().wake(committed->delivery.route);
     auto& g = ex.response.add_job_group();
     g.add_integer("job-id", static_cast<std::int32_t>(committed->id))
         .add_uri("job-uri", ex.job_uri(committed->id))
         .add_enum("job-state", spool::ipp_enum(committed->state))
-        .add_keywords("job-state-reasons", {"job-hold-until-specified"})
-        .add_text("job-state-message", "held for release");
+        .add_keywords("job-state-reasons", {routed ? "job-queued" : "job-hold-until-specified"})
+        .add_text("job-state-message", routed ? "queued for the printer" : "held for release");
 }
 
 std::unique_ptr<spool::JobWriter> IppService::begin_job(Exchange& ex) {
@@ -448,36 +460,93 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
     co_await receive_and_commit(ex, std::move(writer));
 }
 
-asio::awaitable<void> IppService::cancel_job(Exchange& ex) {
+// The job a job operation names, when the requester owns it; nullopt (reply set)
+// otherwise. auth: none queues trust requesting-user-name, as CUPS does without
+// authentication.
+std::optional<spool::JobRecord> IppService::owned_job(Exchange& ex, std::string_view action) {
     auto id = target_job(ex.request);
     if (!id) {
         ex.fail(Status::client_error_bad_request, "job-id or job-uri required");
-        co_return;
-    }
-    if (auto it = incoming_.find(*id); it != incoming_.end()) {
-        incoming_.erase(it);
-        co_return;
+        return std::nullopt;
     }
     auto rec = gw_.spool().find(*id);
     if (!rec) {
         ex.fail(Status::client_error_not_found, "no such job");
-        co_return;
+        return std::nullopt;
     }
-    // auth: none queues trust requesting-user-name, as CUPS does without authentication.
     if (rec->meta.user != ex.user) {
-        ex.fail(Status::client_error_not_authorized, "only the job's owner may cancel it");
-        co_return;
+        ex.fail(Status::client_error_not_authorized, fmt::format("only the job's owner may {} it", action));
+        return std::nullopt;
     }
-    auto r = co_await net::run_blocking(gw_.pool(), [this, id] { return gw_.spool().set_state(*id, spool::JobState::canceled); });
-    if (!r) {
-        ex.fail(r.error() == spool::errc::bad_state ? Status::client_error_not_possible
-                                                    : Status::server_error_internal_error,
-                r.error() == spool::errc::bad_state ? "job is already finished" : r.error().message());
-        co_return;
+    return rec;
+}
+
+// Applies `t` on the pool; on failure sets the reply (`not_possible` says why a
+// state refusal happened).
+asio::awaitable<std::optional<spool::JobRecord>> IppService::apply(Exchange& ex, std::uint64_t id,
+                                                                  const spool::Transition& t,
+                                                                  std::string_view not_possible) {
+    auto r = co_await net::run_blocking(gw_.pool(), [this, id, &t] { return gw_.spool().transition(id, t); });
+    if (r) co_return *r;
+    const bool state = r.error() == spool::errc::bad_state;
+    ex.fail(state ? Status::client_error_not_possible : Status::server_error_internal_error,
+            state ? std::string(not_possible) : r.error().message());
+    co_return std::nullopt;
+}
+
+asio::awaitable<void> IppService::cancel_job(Exchange& ex) {
+    if (auto id = target_job(ex.request)) {
+        if (auto it = incoming_.find(*id); it != incoming_.end()) {
+            incoming_.erase(it);
+            co_return;
+        }
     }
-    gw_.log().info({.event = "job_canceled", .job_id = *id, .queue = rec->meta.queue, .peer = ex.head.peer,
+    auto rec = owned_job(ex, "cancel");
+    if (!rec) co_return;
+    spool::Transition t;
+    t.to = spool::JobState::canceled;
+    t.reason = "job-canceled-by-user";
+    t.message = "canceled by its owner";
+    if (!co_await apply(ex, rec->id, t, "job is already finished")) co_return;
+    gw_.log().info({.event = "job_canceled", .job_id = rec->id, .queue = rec->meta.queue, .peer = ex.head.peer,
                     .proto = "ipp"},
                    "job canceled by its owner");
+    gw_.forwarder().finished(rec->id);
+}
+
+// Hold-Job (RFC 8011 §4.3.5): a job waiting for its printer goes back to held.
+// Only while no byte of it can have reached the printer (pending, not processing).
+asio::awaitable<void> IppService::hold_job(Exchange& ex) {
+    auto rec = owned_job(ex, "hold");
+    if (!rec || rec->state == spool::JobState::held) co_return;
+    spool::Transition t;
+    t.from = {spool::JobState::pending};
+    t.to = spool::JobState::held;
+    t.route = "";
+    t.reason = "job-hold-until-specified";
+    t.message = "held by its owner";
+    t.event = "job_held";
+    co_await apply(ex, rec->id, t, "the job is already being printed or is finished");
+}
+
+// Release-Job (RFC 8011 §4.3.6): a held job goes to its queue's printer.
+asio::awaitable<void> IppService::release_job(Exchange& ex) {
+    auto rec = owned_job(ex, "release");
+    if (!rec) co_return;
+    const auto cfg = gw_.config_ptr();
+    auto q = cfg->queues.find(rec->meta.queue);
+    if (q == cfg->queues.end() || q->second.printer.empty()) {
+        ex.fail(Status::client_error_not_possible, "the job's queue has no printer to release it to");
+        co_return;
+    }
+    spool::Transition t;
+    t.from = {spool::JobState::held};
+    t.to = spool::JobState::pending;
+    t.route = q->second.printer;
+    t.reason = "job-queued";
+    t.message = "released to " + q->second.printer;
+    t.event = "job_routed";
+    if (auto r = co_await apply(ex, rec->id, t, "the job is not held")) gw_.forwarder().wake(r->delivery.route);
 }
 
 void IppService::get_printer_attributes(Exchange& ex) {
@@ -491,6 +560,15 @@ void IppService::get_printer_attributes(Exchange& ex) {
     p.up_since = up_since_;
     p.now = unix_now();
     p.tls = ex.head.tls;
+    const auto& qc = cfg->queues.at(ex.queue);
+    p.direct = qc.mode == conf::QueueMode::direct;
+    if (!qc.printer.empty()) {
+        auto st = gw_.forwarder().status(qc.printer);
+        p.processing = st.busy();
+        for (const auto& r : st.reasons)
+            if (r != "none") p.state_reasons.push_back(r);
+        if (!st.message.empty()) p.state_message = st.message;
+    }
     gw_.spool().for_each([&](const spool::JobRecord& j) {
         if (j.meta.queue == ex.queue && (j.state == spool::JobState::held || j.state == spool::JobState::pending ||
                                          j.state == spool::JobState::processing))

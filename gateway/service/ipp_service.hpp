@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -47,6 +49,12 @@ private:
     boost::asio::awaitable<void> create_job(Exchange& ex);
     boost::asio::awaitable<void> send_document(Exchange& ex);
     boost::asio::awaitable<void> cancel_job(Exchange& ex);
+    boost::asio::awaitable<void> hold_job(Exchange& ex);
+    std::optional<spool::JobRecord> owned_job(Exchange& ex, std::string_view action);
+    boost::asio::awaitable<std::optional<spool::JobRecord>> apply(Exchange& ex, std::uint64_t id,
+                                                                  const spool::Transition& t,
+                                                                  std::string_view not_possible);
+    boost::asio::awaitable<void> release_job(Exchange& ex);
     void validate_job(Exchange& ex);
     void get_printer_attributes(Exchange& ex);
     void get_jobs(Exchange& ex);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gateway/spool/job.hpp"
 
+#include <cstdint>
 #include <ctime>
+#include <optional>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -56,6 +58,45 @@ std::string encode_meta(const JobMeta& m) {
     if (!m.document_name.empty()) o["document_name"] = m.document_name;
     if (!m.attributes.empty()) o["attributes"] = m.attributes;
     return boost::json::serialize(o);
+}
+
+std::string encode_delivery(const Delivery& d) {
+    boost::json::object o;
+    if (!d.route.empty()) o["route"] = d.route;
+    if (d.attempts != 0) o["attempts"] = d.attempts;
+    if (!d.remote_id.empty()) o["remote_id"] = d.remote_id;
+    if (!d.reason.empty()) o["reason"] = d.reason;
+    if (!d.message.empty()) o["message"] = d.message;
+    if (d.impressions >= 0) o["impressions"] = d.impressions;
+    if (d.done_ms != 0) o["done_ms"] = d.done_ms;
+    return boost::json::serialize(o);
+}
+
+Delivery decode_delivery(std::string_view json) {
+    Delivery d;
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(json, ec);
+    if (ec || !v.is_object()) return d;
+    const auto& o = v.as_object();
+    auto text = [&](const char* key, std::string& out) {
+        if (auto* p = o.if_contains(key); p && p->is_string()) out = std::string(p->as_string());
+    };
+    auto number = [&](const char* key) -> std::optional<std::int64_t> {
+        if (auto* p = o.if_contains(key)) {
+            if (p->is_int64()) return p->as_int64();
+            if (p->is_uint64() && p->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+                return static_cast<std::int64_t>(p->as_uint64());
+        }
+        return std::nullopt;
+    };
+    text("route", d.route);
+    text("remote_id", d.remote_id);
+    text("reason", d.reason);
+    text("message", d.message);
+    if (auto n = number("attempts"); n && *n >= 0 && *n <= UINT32_MAX) d.attempts = static_cast<std::uint32_t>(*n);
+    if (auto n = number("impressions"); n && *n >= 0) d.impressions = *n;
+    if (auto n = number("done_ms")) d.done_ms = *n;
+    return d;
 }
 
 Result<JobMeta> decode_meta(std::string_view json) {

@@ -51,6 +51,29 @@ struct JobMeta {
 std::string encode_meta(const JobMeta& m);
 Result<JobMeta> decode_meta(std::string_view json);
 
+// Where a routed job goes and what its destination said. Stored as a plain JSON
+// column beside the sealed metadata: it names printers and IPP keywords, never a
+// user or a document (docs/job-states.md).
+struct Delivery {
+    std::string route;            // Config::printers key (a name, or a URI); empty while held
+    std::uint32_t attempts = 0;   // sends started
+    std::string remote_id;        // the destination's job id once it acknowledged the job; "" = not acknowledged
+    std::string reason;           // job-state-reasons keyword for the current state; "" = none
+    std::string message;          // job-state-message; sanitised, no user data
+    std::int64_t impressions = -1;  // job-impressions-completed reported by the destination; -1 = unknown
+    std::int64_t done_ms = 0;     // when the job reached completed/aborted/canceled
+
+    friend bool operator==(const Delivery&, const Delivery&) = default;
+};
+
+std::string encode_delivery(const Delivery& d);
+// Lenient: a missing or unreadable column is an empty Delivery.
+Delivery decode_delivery(std::string_view json);
+
+inline bool is_final(JobState s) {
+    return s == JobState::completed || s == JobState::aborted || s == JobState::canceled;
+}
+
 struct JobRecord {
     std::uint64_t id = 0;
     JobState state = JobState::held;
@@ -60,6 +83,7 @@ struct JobRecord {
     std::uint64_t sealed_size = 0; // bytes at rest
     bool inline_doc = false;       // document sealed inside the index row, not a file
     JobMeta meta;
+    Delivery delivery;
 };
 
 // Spool errors: one category, so intake can map each to its protocol reply.

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -28,11 +29,13 @@ CREATE TABLE IF NOT EXISTS jobs(
   meta_gen    INTEGER NOT NULL,   -- metadata revision; each has its own derived key
   wrapped_key BLOB NOT NULL,      -- the job's data key, wrapped by the master KEK
   meta        BLOB NOT NULL,      -- sealed JSON metadata (owner, title, peer, queue, ...)
-  doc         BLOB                -- sealed document of small jobs
+  doc         BLOB,               -- sealed document of small jobs
+  delivery    TEXT NOT NULL DEFAULT '{}'  -- route and destination replies (JSON, no user data)
 );
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-PRAGMA user_version = 1;
 )sql";
+// Version 1 (issue #3) had no delivery column.
+constexpr std::string_view kMigrate1to2 = "ALTER TABLE jobs ADD COLUMN delivery TEXT NOT NULL DEFAULT '{}'";
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -188,6 +191,23 @@ std::unique_ptr<Spool> Spool::open(SpoolOptions options, log::Logger& log, Recov
         error = "cannot create the job index schema: " + err;
         return nullptr;
     }
+    {
+        bool has_delivery = false;
+        {
+            Statement probe(s->db_.handle(), "SELECT delivery FROM jobs LIMIT 0");
+            has_delivery = probe.ok();
+        }
+        if (!has_delivery) {
+            if (auto err = s->db_.exec(kMigrate1to2); !err.empty()) {
+                error = "cannot upgrade the job index schema: " + err;
+                return nullptr;
+            }
+        }
+        if (auto err = s->db_.exec("PRAGMA user_version = 2"); !err.empty()) {
+            error = "cannot write the job index schema version: " + err;
+            return nullptr;
+        }
+    }
     if (!s->recover(report, error)) return nullptr;
     s->committer_ = std::thread([p = s.get()] { p->committer_loop(); });
     return s;
@@ -203,7 +223,7 @@ bool Spool::recover(RecoveryReport& report, std::string& error) {
     std::set<std::uint64_t> file_jobs;
     Statement st(db_.handle(),
                  "SELECT id, state, created_ms, updated_ms, size, sealed_size, storage, meta_gen, "
-                 "wrapped_key, meta FROM jobs ORDER BY id");
+                 "wrapped_key, meta, delivery FROM jobs ORDER BY id");
     if (!st.ok()) {
         error = "cannot read the job index: " + db_.last_error();
         return false;
@@ -229,6 +249,7 @@ bool Spool::recover(RecoveryReport& report, std::string& error) {
         } else {
             r.meta = std::move(*meta);
         }
+        r.delivery = decode_delivery(st.column_text(10));
         if (!r.inline_doc) file_jobs.insert(r.id);
         max_id = std::max(max_id, r.id);
         committed_bytes_ += r.sealed_size;
@@ -391,7 +412,7 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
         if (err = db_.exec("BEGIN IMMEDIATE"); err.empty()) {
             Statement ins(db_.handle(),
                           "INSERT INTO jobs(id,state,created_ms,updated_ms,size,sealed_size,storage,meta_gen,"
-                          "wrapped_key,meta,doc) VALUES(?,?,?,?,?,?,?,0,?,?,?)");
+                          "wrapped_key,meta,doc,delivery) VALUES(?,?,?,?,?,?,?,0,?,?,?,?)");
             std::uint64_t max_id = 0;
             for (auto& p : batch) {
                 JobWriter& w = *p.writer;
@@ -401,8 +422,12 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
                     err = "sealing job metadata failed";
                     break;
                 }
+                Delivery delivery;
+                delivery.route = w.route_;
+                const JobState initial = w.route_.empty() ? JobState::held : JobState::pending;
+                const std::string delivery_json = encode_delivery(delivery);
                 ins.bind(1, static_cast<std::int64_t>(w.id_))
-                    .bind(2, static_cast<std::int64_t>(JobState::held))
+                    .bind(2, static_cast<std::int64_t>(initial))
                     .bind(3, now)
                     .bind(4, now)
                     .bind(5, static_cast<std::int64_t>(w.size_))
@@ -411,6 +436,7 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
                     .bind_blob(8, *wrapped)
                     .bind_blob(9, *meta);
                 if (!w.spilled_) ins.bind_blob(10, w.inline_);
+                ins.bind(11, std::string_view(delivery_json));
                 if (ins.step() != SQLITE_DONE) {
                     err = db_.last_error();
                     break;
@@ -419,7 +445,8 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
                 max_id = std::max(max_id, w.id_);
                 JobRecord r;
                 r.id = w.id_;
-                r.state = JobState::held;
+                r.state = initial;
+                r.delivery = std::move(delivery);
                 r.created_ms = now;
                 r.updated_ms = now;
                 r.size = w.size_;
@@ -540,6 +567,64 @@ Result<JobRecord> Spool::set_state(std::uint64_t id, JobState state) {
     it->second.state = state;
     it->second.updated_ms = now;
     return it->second;
+}
+
+Result<JobRecord> Spool::transition(std::uint64_t id, const Transition& t) {
+    std::lock_guard db_lock(db_mutex_);
+    JobRecord next;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = jobs_.find(id);
+        if (it == jobs_.end()) return errc::not_found;
+        const JobState s = it->second.state;
+        const bool allowed = t.from.empty() ? !is_final(s)
+                                            : std::find(t.from.begin(), t.from.end(), s) != t.from.end();
+        if (!allowed) return errc::bad_state;
+        next = it->second;
+    }
+    const std::int64_t now = now_ms();
+    Delivery& d = next.delivery;
+    if (t.route) d.route = *t.route;
+    if (t.count_attempt) ++d.attempts;
+    if (t.remote_id) d.remote_id = *t.remote_id;
+    if (t.reason) d.reason = *t.reason;
+    if (t.message) d.message = *t.message;
+    if (t.impressions) d.impressions = *t.impressions;
+    if (is_final(t.to) && !is_final(next.state)) d.done_ms = now;
+    next.state = t.to;
+    next.updated_ms = now;
+    const std::string json = encode_delivery(d);
+    Statement up(db_.handle(), "UPDATE jobs SET state=?, updated_ms=?, delivery=? WHERE id=?");
+    up.bind(1, static_cast<std::int64_t>(t.to)).bind(2, now).bind(3, std::string_view(json)).bind(4, static_cast<std::int64_t>(id));
+    if (up.step() != SQLITE_DONE) {
+        log_.error({.event = "spool_error", .job_id = id}, "job state change failed: {}", db_.last_error());
+        return errc::io_error;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        auto it = jobs_.find(id);
+        if (it == jobs_.end()) return errc::not_found;
+        it->second.state = next.state;
+        it->second.updated_ms = next.updated_ms;
+        it->second.delivery = next.delivery;
+    }
+    if (t.event != nullptr) {
+        log_.info({.event = t.event, .job_id = id, .queue = next.meta.queue, .proto = next.meta.protocol},
+                  "job {} -> {}{}{}{}", id, ipp_name(t.to), d.route.empty() ? "" : " via ",
+                  log::escape(d.route), d.reason.empty() ? std::string() : " (" + d.reason + ")");
+    }
+    return next;
+}
+
+std::vector<std::uint64_t> Spool::finished_before(std::int64_t cutoff_ms) const {
+    std::vector<std::uint64_t> out;
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, r] : jobs_) {
+        if (!is_final(r.state)) continue;
+        const std::int64_t at = r.delivery.done_ms != 0 ? r.delivery.done_ms : r.updated_ms;
+        if (at < cutoff_ms) out.push_back(id);
+    }
+    return out;
 }
 
 Result<void> Spool::remove(std::uint64_t id) {

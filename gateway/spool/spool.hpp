@@ -68,6 +68,22 @@ struct RecoveryReport {
 
 class Spool;
 
+// One durable state change (docs/job-states.md): checked against the job's
+// current state and written in one transaction, then logged as `event`.
+struct Transition {
+    // The states the job may be in; anything else is bad_state. Empty = any
+    // non-final state.
+    std::vector<JobState> from;
+    JobState to = JobState::held;
+    std::optional<std::string> route;        // set (or, with "", clear) the route
+    bool count_attempt = false;              // a send starts
+    std::optional<std::string> remote_id;    // the destination acknowledged the job
+    std::optional<std::string> reason;       // job-state-reasons keyword ("" clears)
+    std::optional<std::string> message;      // job-state-message ("" clears)
+    std::optional<std::int64_t> impressions;
+    const char* event = nullptr;             // journal EVENT; null = none
+};
+
 // One job being received. Destroying it without commit discards it.
 class JobWriter {
 public:
@@ -77,6 +93,9 @@ public:
 
     std::uint64_t id() const { return id_; }
     std::uint64_t size() const { return size_; }
+    // Commit the job already routed to `printer` (state pending) instead of held:
+    // a direct queue's routing is part of the commit, one durable step.
+    void route_to(std::string printer) { route_ = std::move(printer); }
     const JobMeta& meta() const { return meta_; }
     JobMeta& meta() { return meta_; }
 
@@ -114,6 +133,7 @@ private:
     bool finished_ = false;
     bool committed_ = false;
     bool dead_ = false;
+    std::string route_;  // non-empty: commit as pending, routed here
 };
 
 // Sequential reader of one job's document: decrypts and authenticates segment by
@@ -173,6 +193,13 @@ public:
     // Durably moves a job to `state` (one transaction, fsynced). bad_state when the
     // job is already done (completed, aborted, canceled). Blocking.
     Result<JobRecord> set_state(std::uint64_t id, JobState state);
+    // The one place a job's state changes after commit (routing, sending, done,
+    // hold/release, cancel). not_found, bad_state (the job is not in t.from), io_error.
+    // Entering a final state stamps delivery.done_ms. Blocking.
+    Result<JobRecord> transition(std::uint64_t id, const Transition& t);
+    // Finished jobs (completed, aborted, canceled) whose done_ms (or updated_ms)
+    // is before `cutoff_ms`: candidates for the job-history expiry.
+    std::vector<std::uint64_t> finished_before(std::int64_t cutoff_ms) const;
     // Crypto-shreds a job (see the design note). Blocking.
     Result<void> remove(std::uint64_t id);
 

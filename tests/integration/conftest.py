@@ -177,15 +177,134 @@ def wait_until(predicate, timeout=30.0, what="condition"):
         time.sleep(0.02)
 
 
+RIG = os.path.join(os.path.dirname(__file__), "rig")
+
+
+def free_port():
+    """A loopback TCP port nobody listens on right now (for peers that need one up front)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class TestPrinter:
+    """A real IPP Everywhere printer: ippeveprinter on loopback with a private D-Bus
+    system bus. It keeps every document it prints, with the job's IPP_* environment,
+    in `sink` (rig/printer-sink.sh) and reports PDF pages as impressions. Without
+    `sink` it simulates printing (about 9 s per page) and keeps its spool files."""
+    __test__ = False
+
+    def __init__(self, root, name="printer", sink=True, port=None):
+        self.dir = os.path.join(root, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.spool = os.path.join(self.dir, "spool")
+        self.sink_dir = os.path.join(self.dir, "sink")
+        os.makedirs(self.spool, exist_ok=True)
+        self.sink = sink
+        self.port = port or free_port()
+        self.bus = os.path.join(self.dir, "bus.sock")
+        self.dbus = None
+        self.proc = None
+        self.log = os.path.join(self.dir, "ippeveprinter.log")
+
+    @property
+    def uri(self):
+        return f"ipp://127.0.0.1:{self.port}/ipp/print"
+
+    @property
+    def ipps_uri(self):
+        return f"ipps://127.0.0.1:{self.port}/ipp/print"
+
+    def start(self):
+        if self.dbus is None or self.dbus.poll() is not None:
+            if os.path.exists(self.bus):
+                os.unlink(self.bus)
+            self.dbus = subprocess.Popen(
+                ["dbus-daemon", "--config-file=" + os.path.join(RIG, "dbus-system.conf"),
+                 "--address=unix:path=" + self.bus, "--nofork", "--nopidfile"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _PEERS.append(self.dbus)
+            wait_until(lambda: os.path.exists(self.bus), what="the private D-Bus socket")
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + self.bus, SINK_DIR=self.sink_dir)
+        args = ["ippeveprinter", "-n", "localhost", "-p", str(self.port), "-r", "off", "-d", self.spool, "-k",
+                "-f", "application/pdf,image/jpeg,image/pwg-raster,application/postscript,text/plain"]
+        if self.sink:
+            args += ["-c", os.path.join(RIG, "printer-sink.sh")]
+        args.append("PG Test Printer")
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=env)
+        _PEERS.append(self.proc)
+        wait_until(lambda: port_open(self.port) or self.proc.poll() is not None, what="ippeveprinter to listen")
+        assert self.proc.poll() is None, open(self.log).read()
+        return self
+
+    def stop(self):
+        for p in (self.proc, self.dbus):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.proc = None
+        self.dbus = None
+
+    def kept(self):
+        """[(document bytes, {IPP_* variable: value})] in the order printed."""
+        out = []
+        if not os.path.isdir(self.sink_dir):
+            return out
+        for env_file in sorted(glob.glob(os.path.join(self.sink_dir, "*.env"))):
+            with open(env_file[:-4] + ".doc", "rb") as f:
+                doc = f.read()
+            env = {}
+            with open(env_file) as f:
+                for line in f:
+                    k, _, v = line.rstrip("\n").partition("=")
+                    env[k] = v
+            out.append((doc, env))
+        return out
+
+    def spooled(self):
+        """Documents ippeveprinter received (its -k spool), whatever the sink did."""
+        return sorted(f for f in os.listdir(self.spool) if not f.startswith("."))
+
+
+_PEERS = []  # peer processes (printers, buses) tests started, reaped after each test
+
+
+def _reap(procs, gentle):
+    while procs:
+        p = procs.pop()
+        if p.poll() is not None:
+            continue
+        if gentle:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+                continue
+            except subprocess.TimeoutExpired:
+                pass
+        p.kill()
+        p.wait()
+
+
 @pytest.fixture(autouse=True)
-def reap_daemons():
-    """A failing test must not leave its printgated running: kill what it started."""
+def reap_started():
+    """A failing test must not leave what it started running: printgated is killed,
+    peers (printers, buses) are asked to stop first."""
     yield
-    while _STARTED:
-        proc = _STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _reap(_STARTED, gentle=False)
+    _reap(_PEERS, gentle=True)
 
 
 @pytest.fixture

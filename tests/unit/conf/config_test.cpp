@@ -376,7 +376,7 @@ TEST_CASE("queue errors", "[conf][queues]") {
           "t.yaml:1:9: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
     CHECK(error("queues:\n") ==
           "t.yaml:1:1: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
-    CHECK(error("queues:\n  q:\n    mode: print\n") == "t.yaml:3:11: unknown mode 'print' (expected: hold)");
+    CHECK(error("queues:\n  q:\n    mode: print\n") == "t.yaml:3:11: unknown mode 'print' (expected: hold, direct)");
     CHECK(error("queues:\n  q: text\n") == "t.yaml:2:6: expected a map of queue settings (or {}), got 'text'");
     const std::string name_rule = ": use 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'";
     CHECK(error("queues:\n  .hidden: {}\n") == "t.yaml:2:3: bad queue name '.hidden'" + name_rule);
@@ -384,6 +384,66 @@ TEST_CASE("queue errors", "[conf][queues]") {
     CHECK(error("queues:\n  a/b: {}\n") == "t.yaml:2:3: bad queue name 'a/b'" + name_rule);
     CHECK(error("queues:\n  \"\": {}\n") == "t.yaml:2:3: bad queue name ''" + name_rule);
     CHECK(error("queues:\n  " + std::string(65, 'q') + ": {}\n").find("bad queue name") != std::string::npos);
+}
+
+TEST_CASE("printers and queue routing", "[conf][queues][printers]") {
+    const Config c = ok(
+        "printers:\n"
+        "  hall: {uri: 'ipps://printer.example:8443/ipp/print', formats: [application/pdf, image/jpeg],\n"
+        "         color: false, duplex: no, tls_verify: true}\n"
+        "  lab: ipp://192.0.2.7/ipp/print\n"
+        "queues:\n"
+        "  office: {mode: direct, printer: hall}\n"
+        "  release: {printer: lab}\n"
+        "  quick: {mode: direct, printer: 'ipp://[::1]:8631/ipp/print'}\n"
+        "  plain: {}\n"
+        "default_queue: office\n"
+        "spool: {job_history: 2h}\n");
+    REQUIRE(c.printers.size() == 3);
+    const PrinterConfig& hall = c.printers.at("hall");
+    CHECK(hall.uri == "ipps://printer.example:8443/ipp/print");
+    CHECK(hall.profile.formats == std::vector<std::string>{"application/pdf", "image/jpeg"});
+    CHECK_FALSE(hall.profile.color);
+    CHECK_FALSE(hall.profile.duplex);
+    CHECK(hall.tls_verify);
+    CHECK(c.printers.at("lab").uri == "ipp://192.0.2.7/ipp/print");
+    CHECK(c.printers.at("lab").profile.color);
+    CHECK(c.queues.at("office") == QueueConfig{"office", "", QueueMode::direct, "hall"});
+    CHECK(c.queues.at("release") == QueueConfig{"release", "", QueueMode::hold, "lab"});
+    // A URI as the printer makes a destination named by the URI.
+    CHECK(c.queues.at("quick").printer == "ipp://[::1]:8631/ipp/print");
+    CHECK(c.printers.at("ipp://[::1]:8631/ipp/print").uri == "ipp://[::1]:8631/ipp/print");
+    CHECK(c.queues.at("plain").printer.empty());
+    CHECK(c.spool.job_history == std::chrono::hours(2));
+    CHECK(ok("log: {level: info}\n").spool.job_history == std::chrono::hours(24));
+}
+
+TEST_CASE("printer and routing errors", "[conf][queues][printers]") {
+    CHECK(error("queues:\n  q: {mode: direct}\n") ==
+          "t.yaml:2:3: queue 'q' has mode: direct but no printer to send its jobs to "
+          "(set printer: NAME or printer: ipp://HOST/PATH)");
+    CHECK(error("queues:\n  q: {printer: hal}\n") ==
+          "t.yaml:2:16: printer 'hal' is not defined in 'printers' (there is no 'printers' map)");
+    CHECK(error("printers: {hall: ipp://h/p}\nqueues:\n  q: {printer: hal}\n") ==
+          "t.yaml:3:16: printer 'hal' is not defined in 'printers', did you mean 'hall'?");
+    CHECK(error("printers: {p: {uri: 'lpd://h/q'}}\n") ==
+          "t.yaml:1:21: bad printer URI 'lpd://h/q': the scheme must be ipp or ipps");
+    CHECK(error("printers: {p: {uri: 'ipp:///q'}}\n") == "t.yaml:1:21: bad printer URI 'ipp:///q': no host");
+    CHECK(error("printers: {p: {uri: 'ipp://h:0/q'}}\n") ==
+          "t.yaml:1:21: bad printer URI 'ipp://h:0/q': the port must be a number from 1 to 65535");
+    CHECK(error("printers: {p: {uri: 'ipp://h:99999/q'}}\n") ==
+          "t.yaml:1:21: bad printer URI 'ipp://h:99999/q': the port must be a number from 1 to 65535");
+    CHECK(error("printers: {p: {color: true}}\n") == "t.yaml:1:15: missing 'uri' (like uri: ipp://192.0.2.10/ipp/print)");
+    CHECK(error("printers: {p: {uri: 'ipp://h/q', formats: [pdf]}}\n") ==
+          "t.yaml:1:44: expected a MIME type like application/pdf, got 'pdf'");
+    CHECK(error("printers: {p: {uri: 'ipp://h/q', color: maybe}}\n") ==
+          "t.yaml:1:41: expected true or false, got 'maybe'");
+    CHECK(error("printers: {p: {uri: 'ipp://h/q', colour: true}}\n") ==
+          "t.yaml:1:34: unknown key 'colour' in 'printers.p', did you mean 'color'?");
+    CHECK(error("printers: [a]\n") == "t.yaml:1:11: expected a map from printer name to printer settings, got a list");
+    CHECK(error("queues:\n  q: {printer: 'ipp://'}\n") == "t.yaml:2:16: bad printer URI 'ipp://': no host");
+    CHECK(error("spool: {job_history: forever}\n") ==
+          "t.yaml:1:22: expected a duration like 30s, 5m or 24h, got 'forever'");
 }
 
 TEST_CASE("default_queue rules", "[conf][queues]") {
@@ -661,7 +721,7 @@ TEST_CASE("override errors are located at --set:N", "[conf][override]") {
           "--set:1: listen.raw[1]: bad address 'bad': the port is missing (expected HOST:PORT)");
     CHECK(error("", {{"queues", "{}"}}) ==
           "--set:1: queues: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
-    CHECK(error("", {{"queues.x", "{mode: print}"}}) == "--set:1: queues.x.mode: unknown mode 'print' (expected: hold)");
+    CHECK(error("", {{"queues.x", "{mode: print}"}}) == "--set:1: queues.x.mode: unknown mode 'print' (expected: hold, direct)");
     CHECK(error("", {{"default_queue", ""}}) == "--set:1: default_queue: expected a queue name, got nothing (null)");
     CHECK(error("", {{"log.level", "a\n---\nb"}}) ==
           "--set:1: log.level: more than one YAML document; printgate reads exactly one");

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: Apache-2.0
+// Forwarding workers. See forwarder.hpp and docs/job-states.md.
+#include "gateway/output/forwarder.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <cups/ipp.h>
+#include <fmt/format.h>
+
+#include "gateway/app/gateway.hpp"
+#include "gateway/net/async.hpp"
+
+namespace pg::output {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using spool::JobState;
+
+namespace {
+
+constexpr int kBusyTries = 5;                  // Print-Job answered busy: tries per attempt
+constexpr auto kMaxBackoff = std::chrono::seconds(60);
+constexpr auto kFollowFirst = 250ms;           // first Get-Job-Attributes after the send
+constexpr auto kFollowMax = 5s;                // then growing to this
+
+// The document, read from the spool segment by segment on the blocking pool.
+class SpoolBody final : public net::BodySource {
+public:
+    SpoolBody(app::Gateway& gw, spool::DocumentReader& reader, std::uint64_t id)
+        : gw_(gw), reader_(reader), id_(id) {}
+    asio::awaitable<boost::system::result<std::span<const std::byte>>> next() override {
+        // A job canceled while it is being sent stops here.
+        if (auto r = gw_.spool().find(id_); !r || r->state == JobState::canceled)
+            co_return boost::system::error_code(asio::error::operation_aborted);
+        auto chunk = co_await net::run_blocking(gw_.pool(), [this] { return reader_.next(); });
+        if (!chunk) co_return chunk.error();
+        co_return *chunk;
+    }
+
+private:
+    app::Gateway& gw_;
+    spool::DocumentReader& reader_;
+    std::uint64_t id_;
+};
+
+ipp::client::JobTicket ticket_of(const spool::JobRecord& job) {
+    ipp::client::JobTicket t;
+    t.job_name = job.meta.name;
+    t.document_name = job.meta.document_name;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(job.meta.attributes, ec);
+    if (!ec && v.is_object()) {
+        if (auto* c = v.as_object().if_contains("copies"); c && c->is_int64() && c->as_int64() >= 1 &&
+                                                           c->as_int64() <= 9999)
+            t.copies = static_cast<std::int32_t>(c->as_int64());
+    }
+    return t;
+}
+
+std::string status_text(std::uint16_t status, const ipp::Message& m) {
+    std::string msg = ipp::client::status_message(m);
+    return fmt::format("{}{}{}", ippErrorString(static_cast<ipp_status_t>(status)), msg.empty() ? "" : ": ", msg);
+}
+
+// The first job-state-reasons keyword worth keeping ("none" and friends are not).
+std::string first_reason(const std::vector<std::string>& reasons, std::string fallback) {
+    for (const auto& r : reasons)
+        if (r != "none" && r != "job-printing" && !r.empty()) return r;
+    return fallback;
+}
+
+}  // namespace
+
+struct Forwarder::Worker {
+    std::string route;
+    asio::steady_timer wake;
+    DestinationStatus status;
+    IppClient* client = nullptr;  // the connection in use, for stop()
+    bool running = false;
+    bool poked = false;           // wake() arrived while a job was in hand
+    std::chrono::milliseconds backoff{0};
+
+    Worker(asio::io_context& io, std::string r) : route(std::move(r)), wake(io) {
+        status.route = route;
+        status.reasons = {"none"};
+        wake.expires_at(asio::steady_timer::time_point::max());
+    }
+};
+
+Forwarder::Forwarder(app::Gateway& gw)
+    : gw_(gw), tls_verify_(asio::ssl::context::tls_client), tls_trust_(asio::ssl::context::tls_client) {
+    for (auto* ctx : {&tls_verify_, &tls_trust_}) {
+        SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+        ctx->set_options(asio::ssl::context::no_compression);
+    }
+    boost::system::error_code ec;
+    tls_verify_.set_default_verify_paths(ec);
+    tls_verify_.set_verify_mode(asio::ssl::verify_peer);
+    tls_trust_.set_verify_mode(asio::ssl::verify_none);
+}
+
+Forwarder::~Forwarder() = default;
+
+Forwarder::Worker& Forwarder::worker(const std::string& route) {
+    auto it = workers_.find(route);
+    if (it == workers_.end()) it = workers_.emplace(route, std::make_shared<Worker>(gw_.io(), route)).first;
+    return *it->second;
+}
+
+void Forwarder::start() {
+    std::vector<std::string> routes;
+    gw_.spool().for_each([&](const spool::JobRecord& j) {
+        if ((j.state == JobState::pending || j.state == JobState::processing) && !j.delivery.route.empty())
+            routes.push_back(j.delivery.route);
+    });
+    std::sort(routes.begin(), routes.end());
+    routes.erase(std::unique(routes.begin(), routes.end()), routes.end());
+    for (const auto& r : routes) wake(r);
+}
+
+void Forwarder::wake(const std::string& route) {
+    if (stopping_) return;
+    Worker& w = worker(route);
+    if (w.running) {
+        w.poked = true;
+        if (w.status.current_job == 0 && w.backoff.count() == 0) w.wake.cancel();
+        return;
+    }
+    w.running = true;
+    asio::co_spawn(gw_.io(), run(workers_.at(route)), asio::detached);
+}
+
+void Forwarder::wake_all() {
+    for (auto& [route, w] : workers_) {
+        w->backoff = 0ms;
+        w->wake.cancel();
+        if (!w->running) wake(route);
+    }
+}
+
+void Forwarder::stop() {
+    stopping_ = true;
+    for (auto& [route, w] : workers_) {
+        w->wake.cancel();
+        if (w->client) w->client->close();
+    }
+    // Waiters hear "not done" (id 0): the job is sent at the next start.
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto& [id, done] : waiters) done(spool::JobRecord{});
+}
+
+DestinationStatus Forwarder::status(const std::string& route) const {
+    if (auto it = workers_.find(route); it != workers_.end()) return it->second->status;
+    DestinationStatus s;
+    s.route = route;
+    s.uri = resolve(route).uri;
+    s.reasons = {"none"};
+    return s;
+}
+
+std::vector<DestinationStatus> Forwarder::statuses() const {
+    std::vector<DestinationStatus> out;
+    for (const auto& [route, w] : workers_) out.push_back(w->status);
+    return out;
+}
+
+void Forwarder::when_done(std::uint64_t id, std::function<void(const spool::JobRecord&)> done) {
+    auto rec = gw_.spool().find(id);
+    if (!rec || spool::is_final(rec->state)) {
+        if (rec) done(*rec);
+        else {
+            spool::JobRecord gone;
+            gone.id = id;
+            gone.state = JobState::aborted;
+            done(gone);
+        }
+        return;
+    }
+    waiters_.emplace(id, std::move(done));
+}
+
+void Forwarder::finished(std::uint64_t id) {
+    auto range = waiters_.equal_range(id);
+    if (range.first == range.second) return;
+    auto rec = gw_.spool().find(id);
+    std::vector<std::function<void(const spool::JobRecord&)>> calls;
+    for (auto it = range.first; it != range.second; ++it) calls.push_back(std::move(it->second));
+    waiters_.erase(range.first, range.second);
+    spool::JobRecord copy = rec ? *rec : spool::JobRecord{};
+    for (auto& c : calls) c(copy);
+}
+
+Forwarder::Destination Forwarder::resolve(const std::string& route) const {
+    const auto cfg = gw_.config_ptr();
+    if (auto it = cfg->printers.find(route); it != cfg->printers.end())
+        return {it->second.uri, it->second.tls_verify, ""};
+    if (route.find("://") != std::string::npos) {
+        if (parse_printer_uri(route)) return {route, false, ""};
+        return {route, false, "not an ipp:// or ipps:// URI"};
+    }
+    return {"", false, "printer '" + route + "' is not in the configuration"};
+}
+
+std::optional<spool::JobRecord> Forwarder::next_job(const std::string& route) const {
+    std::optional<spool::JobRecord> best;
+    std::uint64_t best_id = 0;
+    bool best_processing = false;
+    gw_.spool().for_each([&](const spool::JobRecord& j) {
+        if (j.delivery.route != route) return;
+        if (j.state != JobState::pending && j.state != JobState::processing) return;
+        const bool processing = j.state == JobState::processing;
+        // A job already processing (resumed after a restart) goes first, then id order.
+        if (best_id == 0 || (processing && !best_processing)) {
+            best_id = j.id;
+            best_processing = processing;
+        }
+    });
+    if (best_id != 0) best = gw_.spool().find(best_id);
+    return best;
+}
+
+asio::awaitable<spool::Result<spool::JobRecord>> Forwarder::change(std::uint64_t id, spool::Transition t) {
+    auto r = co_await net::run_blocking(gw_.pool(), [this, id, &t] { return gw_.spool().transition(id, t); });
+    if (r && spool::is_final(r->state)) finished(id);
+    co_return r;
+}
+
+asio::awaitable<void> Forwarder::run(std::shared_ptr<Worker> wp) {
+    Worker& w = *wp;
+    while (!stopping_) {
+        w.poked = false;
+        auto job = next_job(w.route);
+        if (!job) {
+            w.status.current_job = 0;
+            if (w.poked) continue;
+            // Idle: sleep until wake() (or stop()).
+            w.wake.expires_at(asio::steady_timer::time_point::max());
+            co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (!next_job(w.route)) break;  // woken for nothing: let the worker end
+            continue;
+        }
+        w.status.current_job = job->id;
+        Outcome o = co_await deliver(w, std::move(*job));
+        w.status.current_job = 0;
+        if (o == Outcome::stopped || stopping_) break;
+        if (o == Outcome::next) {
+            w.backoff = 0ms;
+            continue;
+        }
+        // retry: the destination is down, busy or refusing; the job waits in order.
+        w.backoff = std::min<std::chrono::milliseconds>(kMaxBackoff, w.backoff.count() == 0 ? 1000ms : w.backoff * 2);
+        w.wake.expires_after(w.backoff);
+        co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    w.running = false;
+    w.status.current_job = 0;
+    // A wake() that arrived while the worker was ending.
+    if (!stopping_ && w.poked) wake(w.route);
+}
+
+asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobRecord job) {
+    const std::uint64_t id = job.id;
+    const std::string queue = job.meta.queue;
+    Destination dest = resolve(w.route);
+    w.status.uri = dest.uri;
+    // Parameters by reference: GCC 12 destroys by-value prvalue arguments of a
+    // coroutine awaited in the same expression twice.
+    auto back_to_pending = [&](const std::string& printer_reason, const std::string& why) -> asio::awaitable<Outcome> {
+        w.status.reasons = {printer_reason};
+        w.status.message = why;
+        gw_.log().warn({.event = "destination_unavailable", .job_id = id, .queue = queue, .proto = "ipp"},
+                       "{}: {}; job {} waits", log::escape(w.route), log::escape(why), id);
+        spool::Transition t;
+        t.from = {JobState::pending, JobState::processing};
+        t.to = JobState::pending;
+        t.reason = "resources-are-not-ready";
+        t.message = why;
+        co_await change(id, std::move(t));
+        co_return Outcome::retry;
+    };
+    if (!dest.problem.empty()) co_return co_await back_to_pending("other", dest.problem);
+
+    IppClient client(gw_.io().get_executor(), dest.verify ? tls_verify_ : tls_trust_, dest.uri, dest.verify);
+    w.client = &client;
+    struct Release {
+        Worker& w;
+        ~Release() { w.client = nullptr; }
+    } release{w};
+    ipp::client::Caller caller{dest.uri, job.meta.user, 0};
+    auto next_id = [this] {
+        if (next_request_id_ >= 0x7fffff00) next_request_id_ = 1;
+        return next_request_id_++;
+    };
+
+    if (job.delivery.remote_id.empty()) {
+        // Not acknowledged by the destination: (re)send from the start.
+        spool::Transition start;
+        start.from = {JobState::pending, JobState::processing};
+        start.to = JobState::processing;
+        start.count_attempt = true;
+        start.reason = "job-printing";
+        start.message = "connecting to " + w.route;
+        auto started = co_await change(id, std::move(start));
+        if (!started) co_return Outcome::next;  // canceled or held meanwhile
+        if (stopping_) co_return Outcome::stopped;
+
+        caller.request_id = next_id();
+        auto gpa = co_await client.call(ipp::client::get_printer_attributes(caller));
+        if (stopping_) co_return Outcome::stopped;
+        if (!gpa) co_return co_await back_to_pending("offline-report", gpa.error().message);
+        if (!ipp::client::is_success(gpa->operation_or_status()))
+            co_return co_await back_to_pending("other", "Get-Printer-Attributes: " +
+                                                            status_text(gpa->operation_or_status(), *gpa));
+        auto printer = ipp::client::read_printer(*gpa);
+        if (!printer.accepting || printer.state == 5) {
+            const std::string why = printer.accepting ? "the printer is stopped" : "the printer is not accepting jobs";
+            co_return co_await back_to_pending("paused", why);
+        }
+        auto format = ipp::client::choose_format(printer, job.meta.document_format);
+        if (!format) {
+            spool::Transition t;
+            t.to = JobState::aborted;
+            t.reason = "document-format-error";
+            t.message = "the printer does not take " + job.meta.document_format;
+            t.event = "job_done";
+            co_await change(id, std::move(t));
+            co_return Outcome::next;
+        }
+        auto ticket = ticket_of(job);
+        ticket.document_format = *format;
+        bool sent = false;
+        for (int attempt = 1; attempt <= kBusyTries && !sent; ++attempt) {
+            auto reader = co_await net::run_blocking(gw_.pool(), [this, id] { return gw_.spool().open_document(id); });
+            if (!reader) {
+                spool::Transition t;
+                t.to = JobState::aborted;
+                t.reason = "aborted-by-system";
+                t.message = "the spooled document cannot be read: " + reader.error().message();
+                t.event = "job_done";
+                co_await change(id, std::move(t));
+                co_return Outcome::next;
+            }
+            SpoolBody body(gw_, **reader, id);
+            caller.request_id = next_id();
+            auto pj = co_await client.call(ipp::client::print_job(caller, ticket), &body);
+            if (stopping_) co_return Outcome::stopped;
+            if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
+                finished(id);
+                co_return Outcome::next;
+            }
+            if (!pj) co_return co_await back_to_pending("offline-report", pj.error().message);
+            const auto st = pj->operation_or_status();
+            if (ipp::client::is_success(st)) {
+                auto info = ipp::client::read_job(*pj);
+                spool::Transition t;
+                t.from = {JobState::processing};
+                t.to = JobState::processing;
+                t.remote_id = std::to_string(info.job_id);
+                t.reason = "job-printing";
+                t.message = fmt::format("sent to {} as job {}", w.route, info.job_id);
+                t.event = "job_sent";
+                auto acked = co_await change(id, std::move(t));
+                if (!acked) co_return Outcome::next;
+                job = *acked;
+                sent = true;
+                w.status.reasons = {"none"};
+                w.status.message.clear();
+                break;
+            }
+            if (ipp::client::is_transient(st) && attempt < kBusyTries) {
+                // Busy: try again shortly, the job keeps its place.
+                w.wake.expires_after(std::chrono::seconds(1 << (attempt - 1)));
+                co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+                if (stopping_) co_return Outcome::stopped;
+                continue;
+            }
+            if (ipp::client::is_transient(st))
+                co_return co_await back_to_pending("other", "Print-Job: " + status_text(st, *pj));
+            spool::Transition t;
+            t.to = JobState::aborted;
+            t.reason = "aborted-by-system";
+            t.message = "the printer refused the job: " + status_text(st, *pj);
+            t.event = "job_done";
+            co_await change(id, std::move(t));
+            co_return Outcome::next;
+        }
+    }
+    co_return co_await follow(w, job, client, caller);
+}
+
+asio::awaitable<Forwarder::Outcome> Forwarder::follow(Worker& w, const spool::JobRecord& job, IppClient& client,
+                                                      const ipp::client::Caller& caller_in) {
+    const std::uint64_t id = job.id;
+    const auto remote = static_cast<std::int32_t>(std::strtol(job.delivery.remote_id.c_str(), nullptr, 10));
+    ipp::client::Caller caller = caller_in;
+    auto delay = std::chrono::milliseconds(kFollowFirst);
+    for (;;) {
+        auto now = gw_.spool().find(id);
+        if (!now) co_return Outcome::next;
+        if (now->state == JobState::canceled) {
+            // Canceled here after the printer took it: cancel it there too (best effort).
+            caller.request_id = next_request_id_++;
+            co_await client.call(ipp::client::cancel_job(caller, remote));
+            finished(id);
+            co_return Outcome::next;
+        }
+        if (spool::is_final(now->state)) co_return Outcome::next;
+        caller.request_id = next_request_id_++;
+        auto gja = co_await client.call(ipp::client::get_job_attributes(caller, remote));
+        if (stopping_) co_return Outcome::stopped;
+        if (!gja) {
+            // The job is the printer's now: keep asking, never resend.
+            w.status.reasons = {"offline-report"};
+            w.status.message = gja.error().message;
+            delay = std::min<std::chrono::milliseconds>(kMaxBackoff, delay * 2);
+        } else {
+            const auto st = gja->operation_or_status();
+            auto info = ipp::client::read_job(*gja);
+            spool::Transition t;
+            t.from = {JobState::processing};
+            t.event = "job_done";
+            if (st == IPP_STATUS_ERROR_NOT_FOUND) {
+                t.to = JobState::completed;
+                t.reason = "job-completed-successfully";
+                t.message = "the printer accepted the job and no longer lists it";
+            } else if (!ipp::client::is_success(st)) {
+                w.status.reasons = {"other"};
+                w.status.message = "Get-Job-Attributes: " + status_text(st, *gja);
+                delay = std::min<std::chrono::milliseconds>(kMaxBackoff, delay * 2);
+            } else if (info.state == IPP_JSTATE_COMPLETED) {
+                t.to = JobState::completed;
+                t.reason = first_reason(info.state_reasons, "job-completed-successfully");
+                t.message = info.state_message.empty() ? "printed" : info.state_message;
+            } else if (info.state == IPP_JSTATE_ABORTED) {
+                t.to = JobState::aborted;
+                t.reason = first_reason(info.state_reasons, "aborted-by-system");
+                t.message = info.state_message.empty() ? "the printer aborted the job" : info.state_message;
+            } else if (info.state == IPP_JSTATE_CANCELED) {
+                t.to = JobState::canceled;
+                t.reason = first_reason(info.state_reasons, "job-canceled-at-device");
+                t.message = info.state_message.empty() ? "canceled at the printer" : info.state_message;
+            } else {
+                w.status.reasons = {"none"};
+                w.status.message.clear();
+                delay = std::min<std::chrono::milliseconds>(kFollowMax, delay * 2);
+            }
+            if (t.reason && spool::is_final(t.to)) {
+                if (info.impressions_completed) t.impressions = *info.impressions_completed;
+                w.status.reasons = {"none"};
+                w.status.message.clear();
+                co_await change(id, std::move(t));
+                co_return Outcome::next;
+            }
+        }
+        w.wake.expires_after(delay);
+        co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stopping_) co_return Outcome::stopped;
+    }
+}
+
+}  // namespace pg::output

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+// The forwarding pipeline: one worker per destination sends its routed jobs, in
+// order, from the spool to the printer, and follows each until the printer says
+// it is done.
+//
+// Owns: the workers (coroutines on the I/O thread), their backoff, the
+// destination status shown as printer-state-reasons, and the send/follow steps
+// of docs/job-states.md (pending -> processing -> acknowledged -> completed |
+// aborted | canceled), each through Spool::transition.
+// Must not: write the index directly, or decide routes (intake, Release-Job and
+// printgatectl do, then call wake()).
+//
+// Fencing: a job is retried from the start only while the destination has not
+// acknowledged it (no remote job id recorded). Once acknowledged, a restart only
+// follows it (Get-Job-Attributes); it is never sent twice.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "gateway/output/ipp_client.hpp"
+#include "gateway/spool/spool.hpp"
+#include "protocols/ipp/client.hpp"
+
+namespace pg::app { class Gateway; }
+
+namespace pg::output {
+
+struct DestinationStatus {
+    std::string route;
+    std::string uri;
+    std::vector<std::string> reasons;  // printer-state-reasons, {"none"} when fine
+    std::string message;               // why, when not fine (no user data)
+    std::uint64_t current_job = 0;     // being sent or followed; 0 = none
+    bool busy() const { return current_job != 0; }
+};
+
+class Forwarder {
+public:
+    explicit Forwarder(app::Gateway& gw);
+    ~Forwarder();
+
+    // Starts a worker for every route that has pending or processing jobs (after
+    // spool recovery). I/O thread.
+    void start();
+    // A job was routed to `route`: run its worker now if it is idle. I/O thread.
+    void wake(const std::string& route);
+    // Wakes every worker (configuration reloaded). I/O thread.
+    void wake_all();
+    // Stops every worker; a send in flight is cut (its job stays unacknowledged and
+    // is sent again at the next start). I/O thread.
+    void stop();
+
+    // The destination status of `route` (reasons {"none"} when no worker has run).
+    DestinationStatus status(const std::string& route) const;
+    std::vector<DestinationStatus> statuses() const;
+
+    // `done` runs (I/O thread) once job `id` is in a final state, at once when it
+    // already is. For printgatectl send.
+    void when_done(std::uint64_t id, std::function<void(const spool::JobRecord&)> done);
+    // Job `id` reached a final state outside a worker (Cancel-Job of a pending job):
+    // runs its when_done callbacks.
+    void finished(std::uint64_t id);
+
+private:
+    struct Worker;
+    enum class Outcome { next, retry, stopped };
+    struct Destination {
+        std::string uri;
+        bool verify = false;
+        std::string problem;  // non-empty: the route names no usable printer
+    };
+
+    boost::asio::awaitable<void> run(std::shared_ptr<Worker> w);
+    boost::asio::awaitable<Outcome> deliver(Worker& w, spool::JobRecord job);
+    boost::asio::awaitable<Outcome> follow(Worker& w, const spool::JobRecord& job, IppClient& client,
+                                           const ipp::client::Caller& caller);
+    Destination resolve(const std::string& route) const;
+    std::optional<spool::JobRecord> next_job(const std::string& route) const;
+    boost::asio::awaitable<spool::Result<spool::JobRecord>> change(std::uint64_t id, spool::Transition t);
+    Worker& worker(const std::string& route);
+
+    app::Gateway& gw_;
+    boost::asio::ssl::context tls_verify_;
+    boost::asio::ssl::context tls_trust_;
+    std::map<std::string, std::shared_ptr<Worker>> workers_;
+    std::multimap<std::uint64_t, std::function<void(const spool::JobRecord&)>> waiters_;
+    std::int32_t next_request_id_ = 1;
+    bool stopping_ = false;
+};
+
+}  // namespace pg::output

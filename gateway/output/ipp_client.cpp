@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: Apache-2.0
+// IPP client connection. See ipp_client.hpp.
+#include "gateway/output/ipp_client.hpp"
+
+#include <optional>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/throw_exception.hpp>
+#include <openssl/ssl.h>
+
+#include "protocols/ipp/frame.hpp"
+
+namespace pg::output {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kConnectTimeout = 15s;
+constexpr auto kIoTimeout = 60s;
+constexpr std::size_t kMaxResponse = 4 * 1024 * 1024;
+
+bool is_ip_literal(const std::string& host) {
+    boost::system::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+}  // namespace
+
+void throw_exception_from_error(const ClientError& e, const boost::source_location& loc) {
+    boost::throw_exception(std::runtime_error(e.message), loc);
+}
+
+std::optional<PrinterUri> parse_printer_uri(std::string_view uri) {
+    PrinterUri u;
+    std::string_view rest;
+    if (uri.starts_with("ipp://")) rest = uri.substr(6);
+    else if (uri.starts_with("ipps://")) {
+        u.tls = true;
+        rest = uri.substr(7);
+    } else {
+        return std::nullopt;
+    }
+    const auto slash = rest.find('/');
+    u.authority = std::string(rest.substr(0, slash));
+    u.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    std::string_view a = u.authority;
+    if (a.empty()) return std::nullopt;
+    if (a.front() == '[') {
+        const auto close = a.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        u.host = std::string(a.substr(1, close - 1));
+        if (close + 1 < a.size()) {
+            if (a[close + 1] != ':') return std::nullopt;
+            u.port = std::string(a.substr(close + 2));
+        }
+    } else if (const auto colon = a.rfind(':'); colon != std::string_view::npos) {
+        u.host = std::string(a.substr(0, colon));
+        u.port = std::string(a.substr(colon + 1));
+    } else {
+        u.host = std::string(a);
+    }
+    if (u.host.empty()) return std::nullopt;
+    if (u.port.empty()) u.port = "631";
+    return u;
+}
+
+struct IppClient::Impl {
+    asio::any_io_executor ex;
+    asio::ssl::context& tls_ctx;
+    std::optional<PrinterUri> target;
+    bool verify_host = false;
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    beast::flat_buffer buffer;
+    bool open = false;
+
+    Impl(asio::any_io_executor e, asio::ssl::context& t) : ex(std::move(e)), tls_ctx(t) {}
+
+    beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+    void reset() {
+        boost::system::error_code ec;
+        if (plain) plain->socket().close(ec);
+        if (secure) beast::get_lowest_layer(*secure).socket().close(ec);
+        plain.reset();
+        secure.reset();
+        buffer.clear();
+        open = false;
+    }
+
+    asio::awaitable<std::optional<ClientError>> connect() {
+        reset();
+        tcp::resolver resolver(ex);
+        auto [rec, results] = co_await resolver.async_resolve(target->host, target->port,
+                                                              asio::as_tuple(asio::use_awaitable));
+        if (rec) co_return ClientError{"cannot resolve " + target->host + ": " + rec.message(), false};
+        if (target->tls) secure.emplace(ex, tls_ctx);
+        else plain.emplace(ex);
+        lowest().expires_after(kConnectTimeout);
+        auto [cec, ep] = co_await lowest().async_connect(results, asio::as_tuple(asio::use_awaitable));
+        if (cec) {
+            reset();
+            co_return ClientError{"cannot connect to " + target->authority + ": " +
+                                      (cec == beast::error::timeout ? std::string("timed out") : cec.message()),
+                                  false};
+        }
+        lowest().socket().set_option(tcp::no_delay(true));
+        if (secure) {
+            if (!is_ip_literal(target->host)) SSL_set_tlsext_host_name(secure->native_handle(), target->host.c_str());
+            if (verify_host) secure->set_verify_callback(asio::ssl::host_name_verification(target->host));
+            lowest().expires_after(kConnectTimeout);
+            auto [hec] = co_await secure->async_handshake(asio::ssl::stream_base::client,
+                                                          asio::as_tuple(asio::use_awaitable));
+            if (hec) {
+                reset();
+                // The TCP connection was open, but no IPP byte was sent.
+                co_return ClientError{"TLS handshake with " + target->authority + " failed: " + hec.message(), false};
+            }
+        }
+        open = true;
+        co_return std::nullopt;
+    }
+
+    template <class Stream>
+    asio::awaitable<boost::system::result<ipp::Message, ClientError>> exchange(Stream& s,
+                                                                                const std::vector<std::byte>& section,
+                                                                                net::BodySource* document,
+                                                                                bool& response_started) {
+        using Result = boost::system::result<ipp::Message, ClientError>;
+        http::request<http::buffer_body> req{http::verb::post, target->path, 11};
+        req.set(http::field::host, target->authority);
+        req.set(http::field::content_type, "application/ipp");
+        req.set(http::field::user_agent, "printgate");
+        req.keep_alive(true);
+        if (document) req.chunked(true);
+        else req.content_length(section.size());
+        http::request_serializer<http::buffer_body> sr{req};
+        auto write = [&](const void* data, std::size_t n, bool more) -> asio::awaitable<boost::system::error_code> {
+            req.body().data = const_cast<void*>(data);
+            req.body().size = n;
+            req.body().more = more;
+            lowest().expires_after(kIoTimeout);
+            auto [ec, w] = co_await http::async_write(s, sr, asio::as_tuple(asio::use_awaitable));
+            (void)w;
+            if (ec == http::error::need_buffer) ec = {};
+            co_return ec;
+        };
+        if (auto ec = co_await write(section.data(), section.size(), document != nullptr))
+            co_return Result(ClientError{"sending the request failed: " + ec.message(), true});
+        if (document) {
+            for (;;) {
+                auto chunk = co_await document->next();
+                if (!chunk) co_return Result(ClientError{"reading the document failed: " + chunk.error().message(), true});
+                if (chunk->empty()) break;
+                if (auto ec = co_await write(chunk->data(), chunk->size(), true))
+                    co_return Result(ClientError{"sending the document failed: " + ec.message(), true});
+            }
+            if (auto ec = co_await write(nullptr, 0, false))
+                co_return Result(ClientError{"sending the document failed: " + ec.message(), true});
+        }
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(kMaxResponse);
+        lowest().expires_after(kIoTimeout);
+        auto [rec, n] = co_await http::async_read(s, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        (void)n;
+        response_started = parser.got_some();
+        if (rec) {
+            co_return Result(ClientError{
+                "reading the response failed: " + (rec == beast::error::timeout ? std::string("timed out") : rec.message()),
+                true});
+        }
+        auto& res = parser.get();
+        if (!res.keep_alive()) reset();
+        if (res.result() != http::status::ok) {
+            co_return Result(ClientError{"the printer answered HTTP " + std::to_string(res.result_int()) + " " +
+                                             std::string(res.reason()),
+                                         true});
+        }
+        const std::string& body = res.body();
+        std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(body.data()), body.size());
+        ipp::FrameLimits limits;
+        limits.max_section_bytes = kMaxResponse;
+        limits.max_attributes = 100000;
+        ipp::FrameParser frame(limits);
+        auto fed = frame.feed(bytes);
+        if (fed.status != ipp::FrameStatus::complete)
+            co_return Result(ClientError{"the printer sent a malformed IPP response", true});
+        auto decoded = ipp::decode(bytes.first(fed.consumed), limits);
+        if (!decoded) co_return Result(ClientError{"the printer sent an undecodable IPP response", true});
+        co_return Result(std::move(*decoded));
+    }
+};
+
+IppClient::IppClient(asio::any_io_executor ex, asio::ssl::context& tls, std::string uri, bool verify_host)
+    : impl_(std::make_unique<Impl>(std::move(ex), tls)), uri_(std::move(uri)) {
+    impl_->target = parse_printer_uri(uri_);
+    impl_->verify_host = verify_host;
+}
+
+IppClient::~IppClient() { impl_->reset(); }
+
+void IppClient::close() { impl_->reset(); }
+
+asio::awaitable<boost::system::result<ipp::Message, ClientError>> IppClient::call(const ipp::Message& request,
+                                                                                  net::BodySource* document) {
+    using Result = boost::system::result<ipp::Message, ClientError>;
+    if (!impl_->target) co_return Result(ClientError{"not an ipp:// or ipps:// URI", false});
+    auto section = ipp::encode(request);
+    if (!section) co_return Result(ClientError{"cannot encode the IPP request", false});
+    // A kept-alive connection the printer closed meanwhile fails on first use;
+    // requests without a document are repeated once on a new connection.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const bool reused = impl_->open;
+        if (!impl_->open) {
+            if (auto err = co_await impl_->connect()) co_return Result(std::move(*err));
+        }
+        bool started = false;
+        Result r(ClientError{});
+        // Separate statements: GCC 12 mishandles co_await inside a conditional expression.
+        if (impl_->secure) r = co_await impl_->exchange(*impl_->secure, *section, document, started);
+        else r = co_await impl_->exchange(*impl_->plain, *section, document, started);
+        if (r) co_return r;
+        impl_->reset();
+        if (!reused || started || document) co_return r;
+    }
+    co_return Result(ClientError{"the printer closed the connection", true});
+}
+
+}  // namespace pg::output

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// An IPP/IPPS client connection to one printer URI.
+//
+// Owns: one HTTP/1.1 connection (plain or TLS) to a printer, kept alive across
+// requests and reopened once when the printer closed it; sending an encoded IPP
+// request with or without a streamed document (chunked encoding); reading and
+// decoding the IPP response (bounded). Must not: retry, back off or touch job
+// states (forwarder.cpp decides), or log.
+//
+// Runs on the gateway's I/O thread. Deadlines: connect and TLS handshake 15 s,
+// each write and the response 60 s.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "gateway/net/http_session.hpp"
+#include "protocols/ipp/message.hpp"
+
+namespace pg::output {
+
+// ipp://HOST[:PORT]/PATH split for connecting (port 631 when absent).
+struct PrinterUri {
+    bool tls = false;     // ipps
+    std::string host;     // without brackets
+    std::string port;     // "631" when absent
+    std::string path;     // "/" when absent
+    std::string authority;  // HOST[:PORT] as written, for the Host header
+};
+std::optional<PrinterUri> parse_printer_uri(std::string_view uri);
+
+// What went wrong in an exchange. `connected` false: no byte of the request can
+// have reached the printer (nothing to fence).
+struct ClientError {
+    std::string message;   // for job-state-message and logs: no user data
+    bool connected = false;
+};
+
+class IppClient {
+public:
+    // `tls` is the client context (ipps only; verification as it is configured).
+    IppClient(boost::asio::any_io_executor ex, boost::asio::ssl::context& tls, std::string uri, bool verify_host);
+    ~IppClient();
+    IppClient(const IppClient&) = delete;
+    IppClient& operator=(const IppClient&) = delete;
+
+    const std::string& uri() const { return uri_; }
+
+    // Sends `request` (and `document`, streamed as the body after the attribute
+    // section, when not null) and returns the decoded response.
+    boost::asio::awaitable<boost::system::result<ipp::Message, ClientError>> call(const ipp::Message& request,
+                                                                                  net::BodySource* document = nullptr);
+    // Closes the connection; a call in flight fails. Any thread of the executor.
+    void close();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::string uri_;
+};
+
+}  // namespace pg::output
+
+// Needed by boost::system::result<T, ClientError>::value().
+namespace pg::output {
+[[noreturn]] void throw_exception_from_error(const ClientError& e, const boost::source_location& loc);
+}
