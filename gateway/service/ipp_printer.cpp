@@ -150,6 +150,8 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
         }
         g.add_collections("media-size-supported", sizes);
     }
+    if (want("finishings-default")) g.add_enum("finishings-default", 3);  // none
+    if (want("finishings-supported")) g.add_enums("finishings-supported", {3});
     if (want("media-source-supported")) g.add_keywords("media-source-supported", {"auto"});
     if (want("media-supported")) {
         std::vector<std::string_view> names;

@@ -279,6 +279,52 @@ class TestPrinter:
         return sorted(f for f in os.listdir(self.spool) if not f.startswith("."))
 
 
+class PrivateCupsd:
+    """A cupsd of the test's own (rig/cupsd.conf.in), for CUPS as printgate's client:
+    queues made with lpadmin, jobs sent with lp, all with CUPS_SERVER pointing at it."""
+    __test__ = False
+
+    def __init__(self, root):
+        self.root = os.path.join(root, "cups")
+        for sub in ("etc", "spool/tmp", "cache", "run", "log"):
+            os.makedirs(os.path.join(self.root, sub), exist_ok=True)
+        # cupsd's filters and backends run as lp.
+        for d in (root, self.root, os.path.join(self.root, "spool"), os.path.join(self.root, "spool/tmp")):
+            os.chmod(d, 0o755 if d != os.path.join(self.root, "spool/tmp") else 0o1777)
+        self.port = free_port()
+        for name in ("cupsd.conf", "cups-files.conf"):
+            with open(os.path.join(RIG, name + ".in")) as f:
+                text = f.read().replace("@ROOT@", self.root).replace("@PORT@", str(self.port))
+            with open(os.path.join(self.root, "etc", name), "w") as f:
+                f.write(text)
+        self.env = dict(os.environ, CUPS_SERVER=f"127.0.0.1:{self.port}")
+        self.proc = None
+
+    def start(self):
+        etc = os.path.join(self.root, "etc")
+        self.proc = subprocess.Popen(["cupsd", "-f", "-c", os.path.join(etc, "cupsd.conf"),
+                                      "-s", os.path.join(etc, "cups-files.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _PEERS.append(self.proc)
+
+        def running():
+            assert self.proc.poll() is None, self.error_log()
+            r = subprocess.run(["lpstat", "-r"], env=self.env, capture_output=True, text=True, timeout=30)
+            return "is running" in r.stdout
+        wait_until(running, what="the private cupsd")
+        return self
+
+    def run(self, *cmd, check=True):
+        r = subprocess.run(list(cmd), env=self.env, capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError(f"{cmd} failed ({r.returncode}): {r.stdout}{r.stderr}\n{self.error_log()[-4000:]}")
+        return r
+
+    def error_log(self):
+        path = os.path.join(self.root, "log", "error_log")
+        return open(path, errors="replace").read() if os.path.exists(path) else ""
+
+
 _PEERS = []  # peer processes (printers, buses) tests started, reaped after each test
 
 
@@ -352,4 +398,6 @@ def docs(tmp_root):
     shutil.copy(os.path.join(d, "document-a4.pdf"), os.path.join(d, "document-letter.pdf"))
     subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=jpeg", "-r50",
                     "-sOutputFile=" + os.path.join(d, "color.jpg"), ps], check=True, timeout=120)
+    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=jpeggray", "-r50",
+                    "-sOutputFile=" + os.path.join(d, "gray.jpg"), ps], check=True, timeout=120)
     return d

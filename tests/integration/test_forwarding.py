@@ -200,3 +200,24 @@ def test_printgatectl_send_reports_remote_job_and_impressions(tmp_root, docs):
     wait_until(lambda: all(j["id"] not in (job_id, held) for j in d.jobs()), timeout=30,
                what="the job history to expire")
     assert "EVENT=job_expired" in d.log_text()
+
+
+@pytest.mark.parametrize("suite", ["ipp-1.1", "ipp-2.0"])
+def test_ipptool_conformance_suite_on_a_direct_queue(tmp_root, docs, suite):
+    """Debian's ipptool suites with real documents, against a direct queue whose
+    printer is ippeveprinter: every job is really printed, so the completed-job
+    tests run too. Skips are the options printgate does not advertise (Print-URI,
+    Send-URI, job-sheets, number-up, 4x6 media)."""
+    printer = TestPrinter(tmp_root).start()
+    d = Daemon(tmp_root, config(printer.uri)).start()
+    r = subprocess.run(["ipptool", "-tI", "-T", "30", "-f", os.path.join(docs, "document-a4.pdf"),
+                        queue_uri(d, "direct"), suite + ".test"], capture_output=True, text=True,
+                       cwd=docs, timeout=300)
+    out = r.stdout + r.stderr
+    assert out.count("[FAIL]") == 0 and out.count("[PASS]") >= 44, out
+    assert "cannot be read" not in out, out
+    jobs = d.jobs()
+    wait_until(lambda: all(j["state"] in ("completed", "canceled", "aborted") for j in d.jobs()), timeout=120,
+               what="every job to finish")
+    assert len(printer.kept()) >= 10
+    assert all(j["state"] != "aborted" for j in d.jobs()), jobs

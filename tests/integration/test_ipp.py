@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import Daemon, send_raw
+from conftest import Daemon, PrivateCupsd, send_raw, wait_until
 
 IPP_CONFIG = """\
 state_dir: state
@@ -182,6 +182,33 @@ def test_lp_and_lpr_print_to_printgate(ipp_daemon, docs):
         assert ipp_daemon.cat(j["id"]).stdout == data
         assert json.loads(ipp_daemon.ctl("show", str(j["id"]), "--json").stdout)["document_format"] == \
             "application/pdf"
+
+
+def test_cupsd_adds_printgate_driverless_and_prints_to_it(ipp_daemon, docs, tmp_root):
+    """A real cupsd adds printgate with `lpadmin -m everywhere` (the PPD is built from
+    printgate's Get-Printer-Attributes), then `lp -d Q` sends through CUPS's ipp
+    backend: the job lands in printgate with its owner and title, byte for byte."""
+    cups = PrivateCupsd(tmp_root).start()
+    cups.run("lpadmin", "-p", "branch", "-E", "-v", ipp_daemon.ipp_uri, "-m", "everywhere")
+    # cupsd builds the PPD in the background; "PPD creation failed" would be in its log.
+    wait_until(lambda: os.path.exists(os.path.join(cups.root, "etc", "ppd", "branch.ppd")) or
+               "PPD creation failed" in cups.error_log(), timeout=60, what="cupsd's PPD for printgate")
+    assert "PPD creation failed" not in cups.error_log()
+    jpg = os.path.join(docs, "color.jpg")
+    pdf = os.path.join(docs, "document-a4.pdf")
+    cups.run("lp", "-d", "branch", "-t", "Holiday photo", "-U", "dave", jpg)
+    # -o raw: no CUPS filter touches the PDF on its way (pdftopdf would rewrite it).
+    cups.run("lp", "-d", "branch", "-t", "Quarterly report", "-U", "erin", "-o", "raw", pdf)
+    wait_until(lambda: len(ipp_daemon.jobs()) == 2, timeout=120, what="both jobs to arrive through cupsd")
+    jobs = {j["user"]: j for j in ipp_daemon.jobs()}
+    assert jobs["dave"]["name"] == "Holiday photo" and jobs["erin"]["name"] == "Quarterly report"
+    for user, path in (("dave", jpg), ("erin", pdf)):
+        with open(path, "rb") as f:
+            assert ipp_daemon.cat(jobs[user]["id"]).stdout == f.read()
+    assert all(j["queue"] == "default" and j["state"] == "pending-held" for j in jobs.values())
+    # cupsd saw its jobs through: completed on its side once printgate accepted them.
+    wait_until(lambda: "branch-" not in cups.run("lpstat", "-o").stdout, timeout=120,
+               what="cupsd to finish its jobs")
 
 
 @pytest.mark.parametrize("suite", ["print-job-gzip", "print-job-deflate"])
