@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The printer object's attributes (RFC 8011 §5.4, PWG 5100.14 IPP Everywhere §5)
 // and the job object's (RFC 8011 §5.3), from the queue's printer profile.
-// TODO(#4): the profile comes from the queue's configuration (media, colour,
-// duplex, resolutions, formats); these are the defaults.
+// The queue's printer profile (printers.NAME: formats, color, duplex) narrows
+// formats, colour modes and sides; media and resolutions are the defaults below.
 #include "gateway/service/ipp_printer.hpp"
 
 #include <algorithm>
@@ -19,8 +19,27 @@ const std::vector<std::string_view> kDocumentFormats = {
     "application/pdf", "application/postscript", "image/pwg-raster", "image/urf",
     "image/jpeg",      "text/plain",             "application/octet-stream"};
 
-bool is_supported_format(std::string_view mime) {
-    return std::find(kDocumentFormats.begin(), kDocumentFormats.end(), mime) != kDocumentFormats.end();
+std::vector<std::string> queue_formats(const conf::PrinterProfile* profile) {
+    std::vector<std::string> out;
+    if (profile == nullptr || profile->formats.empty()) {
+        for (auto f : kDocumentFormats) out.emplace_back(f);
+        return out;
+    }
+    out = profile->formats;
+    if (std::find(out.begin(), out.end(), "application/octet-stream") == out.end())
+        out.emplace_back("application/octet-stream");
+    return out;
+}
+
+bool is_supported_format(std::string_view mime, const conf::PrinterProfile* profile) {
+    if (profile == nullptr || profile->formats.empty())
+        return std::find(kDocumentFormats.begin(), kDocumentFormats.end(), mime) != kDocumentFormats.end();
+    if (mime == "application/octet-stream") return true;
+    return std::any_of(profile->formats.begin(), profile->formats.end(), [&](const std::string& f) {
+        return f.size() == mime.size() && std::equal(f.begin(), f.end(), mime.begin(), [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+               });
+    });
 }
 
 namespace {
@@ -99,12 +118,18 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     auto want = [&](std::string_view n) { return w(n); };
     if (want("charset-configured")) g.add_charset("charset-configured", "utf-8");
     if (want("charset-supported")) g.add_charset("charset-supported", "utf-8");
-    if (want("color-supported")) g.add_boolean("color-supported", true);
+    const bool color = p.profile == nullptr || p.profile->color;
+    const bool duplex = p.profile == nullptr || p.profile->duplex;
+    if (want("color-supported")) g.add_boolean("color-supported", color);
     if (want("compression-supported")) g.add_keywords("compression-supported", {"none", "deflate", "gzip"});
     if (want("copies-default")) g.add_integer("copies-default", 1);
     if (want("copies-supported")) g.add_range("copies-supported", 1, 999);
     if (want("document-format-default")) g.add_mime_media_type("document-format-default", "application/octet-stream");
-    if (want("document-format-supported")) g.add_mime_media_types("document-format-supported", kDocumentFormats);
+    if (want("document-format-supported")) {
+        const auto formats = queue_formats(p.profile);
+        std::vector<std::string_view> views(formats.begin(), formats.end());
+        g.add_mime_media_types("document-format-supported", views);
+    }
     if (want("generated-natural-language-supported"))
         g.add_natural_language("generated-natural-language-supported", "en");
     if (want("identify-actions-default")) g.add_keyword("identify-actions-default", "display");
@@ -173,11 +198,13 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("output-bin-default")) g.add_keyword("output-bin-default", "face-down");
     if (want("output-bin-supported")) g.add_keywords("output-bin-supported", {"face-down"});
     if (want("pages-per-minute")) g.add_integer("pages-per-minute", 20);
-    if (want("pages-per-minute-color")) g.add_integer("pages-per-minute-color", 10);
+    if (want("pages-per-minute-color") && color) g.add_integer("pages-per-minute-color", 10);
     if (want("pdl-override-supported")) g.add_keyword("pdl-override-supported", "attempted");
-    if (want("print-color-mode-default")) g.add_keyword("print-color-mode-default", "auto");
-    if (want("print-color-mode-supported"))
-        g.add_keywords("print-color-mode-supported", {"auto", "color", "monochrome"});
+    if (want("print-color-mode-default")) g.add_keyword("print-color-mode-default", color ? "auto" : "monochrome");
+    if (want("print-color-mode-supported")) {
+        if (color) g.add_keywords("print-color-mode-supported", {"auto", "color", "monochrome"});
+        else g.add_keywords("print-color-mode-supported", {"auto", "monochrome"});
+    }
     if (want("print-quality-default")) g.add_enum("print-quality-default", 4);
     if (want("print-quality-supported")) g.add_enums("print-quality-supported", {3, 4, 5});
     if (want("printer-current-time")) g.add_date_time("printer-current-time", ipp::date_time_utc(p.now));
@@ -213,14 +240,24 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     }
     if (want("pwg-raster-document-sheet-back")) g.add_keyword("pwg-raster-document-sheet-back", "normal");
     if (want("pwg-raster-document-type-supported"))
-        g.add_keywords("pwg-raster-document-type-supported", {"black_1", "sgray_8", "srgb_8"});
+    {
+        if (color) g.add_keywords("pwg-raster-document-type-supported", {"black_1", "sgray_8", "srgb_8"});
+        else g.add_keywords("pwg-raster-document-type-supported", {"black_1", "sgray_8"});
+    }
     if (want("queued-job-count")) g.add_integer("queued-job-count", static_cast<std::int32_t>(p.queued_jobs));
     if (want("sides-default")) g.add_keyword("sides-default", "one-sided");
-    if (want("sides-supported"))
-        g.add_keywords("sides-supported", {"one-sided", "two-sided-long-edge", "two-sided-short-edge"});
-    if (want("urf-supported"))
-        g.add_keywords("urf-supported", {"V1.4", "CP1", "DM1", "IS1", "MT1-2-3-4-5-6", "PQ3-4-5", "RS300-600",
-                                         "SRGB24", "W8"});
+    if (want("sides-supported")) {
+        if (duplex) g.add_keywords("sides-supported", {"one-sided", "two-sided-long-edge", "two-sided-short-edge"});
+        else g.add_keywords("sides-supported", {"one-sided"});
+    }
+    if (want("urf-supported")) {
+        std::vector<std::string_view> urf{"V1.4", "CP1"};
+        if (duplex) urf.push_back("DM1");
+        urf.insert(urf.end(), {"IS1", "MT1-2-3-4-5-6", "PQ3-4-5", "RS300-600"});
+        if (color) urf.push_back("SRGB24");
+        urf.push_back("W8");
+        g.add_keywords("urf-supported", urf);
+    }
     if (want("uri-authentication-supported")) g.add_keyword("uri-authentication-supported", "none");
     if (want("uri-security-supported")) g.add_keyword("uri-security-supported", p.tls ? "tls" : "none");
     if (want("which-jobs-supported")) g.add_keywords("which-jobs-supported", {"completed", "not-completed", "all"});

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "conf/config.hpp"
 #include "protocols/ipp/response.hpp"
 #include "gateway/spool/job.hpp"
 
@@ -39,10 +40,14 @@ struct PrinterContext {
     bool processing = false;                  // a job is being sent: printer-state processing
     std::vector<std::string> state_reasons;   // from the destination's status; empty = none
     std::string state_message;                // empty = the default text
+    const conf::PrinterProfile* profile = nullptr;  // the queue's printer's; null = defaults
 };
 
 extern const std::vector<std::string_view> kDocumentFormats;
-bool is_supported_format(std::string_view mime);
+// The formats a queue takes: its printer profile's (plus application/octet-stream,
+// which printgate sniffs), else kDocumentFormats. `profile` may be null.
+std::vector<std::string> queue_formats(const conf::PrinterProfile* profile);
+bool is_supported_format(std::string_view mime, const conf::PrinterProfile* profile = nullptr);
 
 void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted& wanted);
 

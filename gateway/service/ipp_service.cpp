@@ -233,6 +233,16 @@ std::string compression_of(const ipp::Message& m) {
 }
 }  // namespace
 
+// The profile of the queue's printer (null without one). Points into the running
+// configuration: use it before the next co_await (a SIGHUP reload swaps it).
+const conf::PrinterProfile* IppService::queue_profile(const std::string& queue) const {
+    const auto& cfg = *gw_.config_ptr();
+    auto q = cfg.queues.find(queue);
+    if (q == cfg.queues.end() || q->second.printer.empty()) return nullptr;
+    auto p = cfg.printers.find(q->second.printer);
+    return p == cfg.printers.end() ? nullptr : &p->second.profile;
+}
+
 void IppService::validate_job(Exchange& ex) {
     std::string compression = compression_of(ex.message);
     if (compression != "none" && compression != "gzip" && compression != "deflate") {
@@ -241,7 +251,7 @@ void IppService::validate_job(Exchange& ex) {
         return;
     }
     const auto& fmt = ex.request.document_format;
-    if (fmt && !is_supported_format(*fmt)) {
+    if (fmt && !is_supported_format(*fmt, queue_profile(ex.queue))) {
         ex.fail(Status::client_error_document_format_not_supported, "document-format not supported");
         ex.response.add_unsupported_group().add_mime_media_type("document-format", *fmt);
     }
@@ -442,7 +452,7 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
                 "multiple-document jobs are not supported; send the document with last-document=true");
         co_return;
     }
-    if (ex.request.document_format && !is_supported_format(*ex.request.document_format)) {
+    if (ex.request.document_format && !is_supported_format(*ex.request.document_format, queue_profile(ex.queue))) {
         ex.fail(Status::client_error_document_format_not_supported, "document-format not supported");
         co_return;
     }
@@ -562,6 +572,7 @@ void IppService::get_printer_attributes(Exchange& ex) {
     p.tls = ex.head.tls;
     const auto& qc = cfg->queues.at(ex.queue);
     p.direct = qc.mode == conf::QueueMode::direct;
+    p.profile = queue_profile(ex.queue);
     if (!qc.printer.empty()) {
         auto st = gw_.forwarder().status(qc.printer);
         p.processing = st.busy();

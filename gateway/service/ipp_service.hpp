@@ -56,6 +56,7 @@ private:
                                                                   std::string_view not_possible);
     boost::asio::awaitable<void> release_job(Exchange& ex);
     void validate_job(Exchange& ex);
+    const conf::PrinterProfile* queue_profile(const std::string& queue) const;
     void get_printer_attributes(Exchange& ex);
     void get_jobs(Exchange& ex);
     void get_job_attributes(Exchange& ex);

@@ -221,3 +221,14 @@ def test_ipptool_conformance_suite_on_a_direct_queue(tmp_root, docs, suite):
                what="every job to finish")
     assert len(printer.kept()) >= 10
     assert all(j["state"] != "aborted" for j in d.jobs()), jobs
+
+
+def test_queue_advertises_its_printer_profile(tmp_root, docs):
+    d = Daemon(tmp_root, config("ipp://127.0.0.1:9/ipp/print").replace(
+        "    uri: ipp://127.0.0.1:9/ipp/print\n",
+        "    uri: ipp://127.0.0.1:9/ipp/print\n    formats: [application/pdf]\n    color: false\n    duplex: false\n")
+    ).start()
+    ipptool(queue_uri(d, "direct"), os.path.join(HERE, "ipp", "pg-profile.test"), doc=os.path.join(docs, "color.jpg"))
+    assert d.jobs() == []
+    # A queue without a printer keeps the default formats.
+    ipptool(queue_uri(d, "loose"), "get-printer-attributes.test")
