@@ -282,6 +282,17 @@ asio::awaitable<void> handle(app::Gateway& gw, Conn& c, const json::object& req)
             o["sealed_size"] = rec->sealed_size;
             o["storage"] = rec->inline_doc ? "index" : "file";
             if (!rec->meta.document_name.empty()) o["document_name"] = rec->meta.document_name;
+            if (!rec->meta.documents.empty()) {
+                json::array parts;
+                for (const auto& d : rec->meta.documents) {
+                    json::object p;
+                    p["format"] = d.format;
+                    if (!d.name.empty()) p["name"] = d.name;
+                    p["size"] = d.size;
+                    parts.push_back(std::move(p));
+                }
+                o["documents"] = std::move(parts);
+            }
             co_await send(c, frame(kJson, json::serialize(o)));
         } else if (cmd == "cat") {
             co_await cmd_cat(gw, c, id);

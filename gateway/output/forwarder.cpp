@@ -30,25 +30,79 @@ constexpr auto kMaxBackoff = std::chrono::seconds(60);
 constexpr auto kFollowFirst = 250ms;           // first Get-Job-Attributes after the send
 constexpr auto kFollowMax = 5s;                // then growing to this
 
-// The document, read from the spool segment by segment on the blocking pool.
-class SpoolBody final : public net::BodySource {
+// One document of a job, read from the spool on the blocking pool. The spooled
+// stream is the job's documents one after another: each PartBody reads `size`
+// bytes of it, keeping what it read past its end for the next part.
+class PartBody final : public net::BodySource {
 public:
-    SpoolBody(app::Gateway& gw, spool::DocumentReader& reader, std::uint64_t id)
-        : gw_(gw), reader_(reader), id_(id) {}
+    PartBody(app::Gateway& gw, spool::DocumentReader& reader, std::uint64_t id, std::vector<std::byte>& carry,
+             std::uint64_t size)
+        : gw_(gw), reader_(reader), id_(id), carry_(carry), left_(size) {}
+
     asio::awaitable<boost::system::result<std::span<const std::byte>>> next() override {
         // A job canceled while it is being sent stops here.
         if (auto r = gw_.spool().find(id_); !r || r->state == JobState::canceled)
             co_return boost::system::error_code(asio::error::operation_aborted);
-        auto chunk = co_await net::run_blocking(gw_.pool(), [this] { return reader_.next(); });
-        if (!chunk) co_return chunk.error();
-        co_return *chunk;
+        if (left_ == 0) co_return std::span<const std::byte>{};
+        if (auto err = co_await fill()) co_return err;
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, carry_.size()));
+        out_.assign(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(n));
+        carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(n));
+        left_ -= n;
+        co_return std::span<const std::byte>(out_);
+    }
+
+    // Reads and drops the whole part (a document the printer already has).
+    asio::awaitable<boost::system::error_code> skip() {
+        while (left_ > 0) {
+            if (auto err = co_await fill()) co_return err;
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, carry_.size()));
+            carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(n));
+            left_ -= n;
+        }
+        co_return boost::system::error_code{};
     }
 
 private:
+    asio::awaitable<boost::system::error_code> fill() {
+        if (!carry_.empty()) co_return boost::system::error_code{};
+        auto chunk = co_await net::run_blocking(gw_.pool(), [this]() -> spool::Result<std::vector<std::byte>> {
+            auto c = reader_.next();
+            if (!c) return c.error();
+            return std::vector<std::byte>(c->begin(), c->end());
+        });
+        if (!chunk) co_return chunk.error();
+        if (chunk->empty()) co_return spool::make_error_code(spool::errc::corrupt);  // shorter than its parts
+        carry_ = std::move(*chunk);
+        co_return boost::system::error_code{};
+    }
+
     app::Gateway& gw_;
     spool::DocumentReader& reader_;
     std::uint64_t id_;
+    std::vector<std::byte>& carry_;
+    std::uint64_t left_;
+    std::vector<std::byte> out_;
 };
+
+// The job's documents: its parts, or the one document.
+std::vector<spool::DocumentPart> parts_of(const spool::JobRecord& job) {
+    if (!job.meta.documents.empty()) return job.meta.documents;
+    return {{job.meta.document_format, job.meta.document_name, job.size}};
+}
+
+// "12,13" -> {12, 13}: the printer's job ids of the documents it acknowledged.
+std::vector<std::int32_t> remote_ids(const std::string& text) {
+    std::vector<std::int32_t> out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto comma = text.find(',', pos);
+        if (comma == std::string::npos) comma = text.size();
+        out.push_back(static_cast<std::int32_t>(std::strtol(text.substr(pos, comma - pos).c_str(), nullptr, 10)));
+        pos = comma + 1;
+    }
+    return out;
+}
 
 ipp::client::JobTicket ticket_of(const spool::JobRecord& job) {
     ipp::client::JobTicket t;
@@ -300,7 +354,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         return next_request_id_++;
     };
 
-    if (job.delivery.remote_id.empty()) {
+    if (remote_ids(job.delivery.remote_id).size() < parts_of(job).size()) {
         // Not acknowledged by the destination: (re)send from the start.
         spool::Transition start;
         start.from = {JobState::pending, JobState::processing};
@@ -324,73 +378,98 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
             const std::string why = printer.accepting ? "the printer is stopped" : "the printer is not accepting jobs";
             co_return co_await back_to_pending("paused", why);
         }
-        auto format = ipp::client::choose_format(printer, job.meta.document_format);
-        if (!format) {
-            spool::Transition t;
-            t.to = JobState::aborted;
-            t.reason = "document-format-error";
-            t.message = "the printer does not take " + job.meta.document_format;
-            t.event = "job_done";
-            co_await change(id, std::move(t));
-            co_return Outcome::next;
-        }
-        auto ticket = ticket_of(job);
-        ticket.document_format = *format;
-        bool sent = false;
-        for (int attempt = 1; attempt <= kBusyTries && !sent; ++attempt) {
-            auto reader = co_await net::run_blocking(gw_.pool(), [this, id] { return gw_.spool().open_document(id); });
-            if (!reader) {
+        // Each document goes as its own Print-Job (a multi-document job becomes one
+        // printer job per document), in order; each acknowledgement is recorded
+        // before the next document, so a restart resumes after the last one.
+        const auto parts = parts_of(job);
+        std::vector<std::string> formats;
+        for (const auto& part : parts) {
+            auto format = ipp::client::choose_format(printer, part.format);
+            if (!format) {
                 spool::Transition t;
                 t.to = JobState::aborted;
-                t.reason = "aborted-by-system";
-                t.message = "the spooled document cannot be read: " + reader.error().message();
+                t.reason = "document-format-error";
+                t.message = "the printer does not take " + part.format;
                 t.event = "job_done";
                 co_await change(id, std::move(t));
                 co_return Outcome::next;
             }
-            SpoolBody body(gw_, **reader, id);
-            caller.request_id = next_id();
-            auto pj = co_await client.call(ipp::client::print_job(caller, ticket), &body);
-            if (stopping_) co_return Outcome::stopped;
-            if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
-                finished(id);
+            formats.push_back(*format);
+        }
+        auto acked_ids = remote_ids(job.delivery.remote_id);
+        for (std::size_t index = acked_ids.size(); index < parts.size(); ++index) {
+            auto ticket = ticket_of(job);
+            ticket.document_format = formats[index];
+            ticket.document_name = parts[index].name;
+            bool sent = false;
+            for (int attempt = 1; attempt <= kBusyTries && !sent; ++attempt) {
+                auto reader =
+                    co_await net::run_blocking(gw_.pool(), [this, id] { return gw_.spool().open_document(id); });
+                std::vector<std::byte> carry;
+                boost::system::error_code read_error = reader ? boost::system::error_code{} : reader.error();
+                for (std::size_t before = 0; reader && !read_error && before < index; ++before) {
+                    PartBody earlier(gw_, **reader, id, carry, parts[before].size);
+                    read_error = co_await earlier.skip();
+                }
+                if (read_error) {
+                    spool::Transition t;
+                    t.to = JobState::aborted;
+                    t.reason = "aborted-by-system";
+                    t.message = "the spooled document cannot be read: " + read_error.message();
+                    t.event = "job_done";
+                    co_await change(id, std::move(t));
+                    co_return Outcome::next;
+                }
+                PartBody body(gw_, **reader, id, carry, parts[index].size);
+                caller.request_id = next_id();
+                auto pj = co_await client.call(ipp::client::print_job(caller, ticket), &body);
+                if (stopping_) co_return Outcome::stopped;
+                if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
+                    finished(id);
+                    co_return Outcome::next;
+                }
+                if (!pj) co_return co_await back_to_pending("offline-report", pj.error().message);
+                const auto st = pj->operation_or_status();
+                if (ipp::client::is_success(st)) {
+                    auto info = ipp::client::read_job(*pj);
+                    acked_ids.push_back(info.job_id);
+                    std::string ids;
+                    for (auto r : acked_ids) ids += (ids.empty() ? "" : ",") + std::to_string(r);
+                    spool::Transition t;
+                    t.from = {JobState::processing};
+                    t.to = JobState::processing;
+                    t.remote_id = ids;
+                    t.reason = "job-printing";
+                    t.message = parts.size() == 1
+                                    ? fmt::format("sent to {} as job {}", w.route, info.job_id)
+                                    : fmt::format("document {} of {} sent to {} as job {}", index + 1, parts.size(),
+                                                  w.route, info.job_id);
+                    t.event = "job_sent";
+                    auto acked = co_await change(id, std::move(t));
+                    if (!acked) co_return Outcome::next;
+                    job = *acked;
+                    sent = true;
+                    w.status.reasons = {"none"};
+                    w.status.message.clear();
+                    break;
+                }
+                if (ipp::client::is_transient(st) && attempt < kBusyTries) {
+                    // Busy: try again shortly, the job keeps its place.
+                    w.wake.expires_after(std::chrono::seconds(1 << (attempt - 1)));
+                    co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+                    if (stopping_) co_return Outcome::stopped;
+                    continue;
+                }
+                if (ipp::client::is_transient(st))
+                    co_return co_await back_to_pending("other", "Print-Job: " + status_text(st, *pj));
+                spool::Transition t;
+                t.to = JobState::aborted;
+                t.reason = "aborted-by-system";
+                t.message = "the printer refused the job: " + status_text(st, *pj);
+                t.event = "job_done";
+                co_await change(id, std::move(t));
                 co_return Outcome::next;
             }
-            if (!pj) co_return co_await back_to_pending("offline-report", pj.error().message);
-            const auto st = pj->operation_or_status();
-            if (ipp::client::is_success(st)) {
-                auto info = ipp::client::read_job(*pj);
-                spool::Transition t;
-                t.from = {JobState::processing};
-                t.to = JobState::processing;
-                t.remote_id = std::to_string(info.job_id);
-                t.reason = "job-printing";
-                t.message = fmt::format("sent to {} as job {}", w.route, info.job_id);
-                t.event = "job_sent";
-                auto acked = co_await change(id, std::move(t));
-                if (!acked) co_return Outcome::next;
-                job = *acked;
-                sent = true;
-                w.status.reasons = {"none"};
-                w.status.message.clear();
-                break;
-            }
-            if (ipp::client::is_transient(st) && attempt < kBusyTries) {
-                // Busy: try again shortly, the job keeps its place.
-                w.wake.expires_after(std::chrono::seconds(1 << (attempt - 1)));
-                co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
-                if (stopping_) co_return Outcome::stopped;
-                continue;
-            }
-            if (ipp::client::is_transient(st))
-                co_return co_await back_to_pending("other", "Print-Job: " + status_text(st, *pj));
-            spool::Transition t;
-            t.to = JobState::aborted;
-            t.reason = "aborted-by-system";
-            t.message = "the printer refused the job: " + status_text(st, *pj);
-            t.event = "job_done";
-            co_await change(id, std::move(t));
-            co_return Outcome::next;
         }
     }
     co_return co_await follow(w, job, client, caller);
@@ -399,71 +478,91 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
 asio::awaitable<Forwarder::Outcome> Forwarder::follow(Worker& w, const spool::JobRecord& job, IppClient& client,
                                                       const ipp::client::Caller& caller_in) {
     const std::uint64_t id = job.id;
-    const auto remote = static_cast<std::int32_t>(std::strtol(job.delivery.remote_id.c_str(), nullptr, 10));
+    const auto remotes = remote_ids(job.delivery.remote_id);
     ipp::client::Caller caller = caller_in;
-    auto delay = std::chrono::milliseconds(kFollowFirst);
-    for (;;) {
-        auto now = gw_.spool().find(id);
-        if (!now) co_return Outcome::next;
-        if (now->state == JobState::canceled) {
-            // Canceled here after the printer took it: cancel it there too (best effort).
-            caller.request_id = next_request_id_++;
-            co_await client.call(ipp::client::cancel_job(caller, remote));
-            finished(id);
-            co_return Outcome::next;
-        }
-        if (spool::is_final(now->state)) co_return Outcome::next;
-        caller.request_id = next_request_id_++;
-        auto gja = co_await client.call(ipp::client::get_job_attributes(caller, remote));
-        if (stopping_) co_return Outcome::stopped;
-        if (!gja) {
-            // The job is the printer's now: keep asking, never resend.
-            w.status.reasons = {"offline-report"};
-            w.status.message = gja.error().message;
-            delay = std::min<std::chrono::milliseconds>(kMaxBackoff, delay * 2);
-        } else {
-            const auto st = gja->operation_or_status();
-            auto info = ipp::client::read_job(*gja);
-            spool::Transition t;
-            t.from = {JobState::processing};
-            t.event = "job_done";
-            if (st == IPP_STATUS_ERROR_NOT_FOUND) {
-                t.to = JobState::completed;
-                t.reason = "job-completed-successfully";
-                t.message = "the printer accepted the job and no longer lists it";
-            } else if (!ipp::client::is_success(st)) {
-                w.status.reasons = {"other"};
-                w.status.message = "Get-Job-Attributes: " + status_text(st, *gja);
-                delay = std::min<std::chrono::milliseconds>(kMaxBackoff, delay * 2);
-            } else if (info.state == IPP_JSTATE_COMPLETED) {
-                t.to = JobState::completed;
-                t.reason = first_reason(info.state_reasons, "job-completed-successfully");
-                t.message = info.state_message.empty() ? "printed" : info.state_message;
-            } else if (info.state == IPP_JSTATE_ABORTED) {
-                t.to = JobState::aborted;
-                t.reason = first_reason(info.state_reasons, "aborted-by-system");
-                t.message = info.state_message.empty() ? "the printer aborted the job" : info.state_message;
-            } else if (info.state == IPP_JSTATE_CANCELED) {
-                t.to = JobState::canceled;
-                t.reason = first_reason(info.state_reasons, "job-canceled-at-device");
-                t.message = info.state_message.empty() ? "canceled at the printer" : info.state_message;
-            } else {
-                w.status.reasons = {"none"};
-                w.status.message.clear();
-                delay = std::min<std::chrono::milliseconds>(kFollowMax, delay * 2);
-            }
-            if (t.reason && spool::is_final(t.to)) {
-                if (info.impressions_completed) t.impressions = *info.impressions_completed;
-                w.status.reasons = {"none"};
-                w.status.message.clear();
-                co_await change(id, std::move(t));
+    // The job ends as its printer jobs did: completed only when each completed.
+    std::int64_t impressions = 0;
+    bool impressions_known = false;
+    spool::Transition outcome;
+    outcome.from = {JobState::processing};
+    outcome.event = "job_done";
+    outcome.to = JobState::completed;
+    for (const std::int32_t remote : remotes) {
+        auto delay = std::chrono::milliseconds(kFollowFirst);
+        for (bool done = false; !done;) {
+            auto now = gw_.spool().find(id);
+            if (!now) co_return Outcome::next;
+            if (now->state == JobState::canceled) {
+                // Canceled here after the printer took it: cancel it there too (best effort).
+                for (const std::int32_t r : remotes) {
+                    caller.request_id = next_request_id_++;
+                    co_await client.call(ipp::client::cancel_job(caller, r));
+                }
+                finished(id);
                 co_return Outcome::next;
             }
+            if (spool::is_final(now->state)) co_return Outcome::next;
+            caller.request_id = next_request_id_++;
+            auto gja = co_await client.call(ipp::client::get_job_attributes(caller, remote));
+            if (stopping_) co_return Outcome::stopped;
+            if (!gja) {
+                // The job is the printer's now: keep asking, never resend.
+                w.status.reasons = {"offline-report"};
+                w.status.message = gja.error().message;
+                delay = std::min<std::chrono::milliseconds>(kMaxBackoff, delay * 2);
+            } else {
+                const auto st = gja->operation_or_status();
+                auto info = ipp::client::read_job(*gja);
+                if (st == IPP_STATUS_ERROR_NOT_FOUND) {
+                    if (!outcome.reason) {
+                        outcome.reason = "job-completed-successfully";
+                        outcome.message = "the printer accepted the job and no longer lists it";
+                    }
+                    done = true;
+                } else if (!ipp::client::is_success(st)) {
+                    w.status.reasons = {"other"};
+                    w.status.message = "Get-Job-Attributes: " + status_text(st, *gja);
+                    delay = std::min<std::chrono::milliseconds>(kMaxBackoff, delay * 2);
+                } else if (info.state == IPP_JSTATE_COMPLETED || info.state == IPP_JSTATE_ABORTED ||
+                           info.state == IPP_JSTATE_CANCELED) {
+                    done = true;
+                    if (info.impressions_completed) {
+                        impressions += *info.impressions_completed;
+                        impressions_known = true;
+                    }
+                    // The worst outcome wins: aborted over canceled over completed.
+                    const bool worse = (info.state == IPP_JSTATE_ABORTED && outcome.to != JobState::aborted) ||
+                                       (info.state == IPP_JSTATE_CANCELED && outcome.to == JobState::completed);
+                    if (info.state == IPP_JSTATE_COMPLETED && !outcome.reason) {
+                        outcome.reason = first_reason(info.state_reasons, "job-completed-successfully");
+                        outcome.message = info.state_message.empty() ? "printed" : info.state_message;
+                    } else if (worse && info.state == IPP_JSTATE_ABORTED) {
+                        outcome.to = JobState::aborted;
+                        outcome.reason = first_reason(info.state_reasons, "aborted-by-system");
+                        outcome.message = info.state_message.empty() ? "the printer aborted the job" : info.state_message;
+                    } else if (worse) {
+                        outcome.to = JobState::canceled;
+                        outcome.reason = first_reason(info.state_reasons, "job-canceled-at-device");
+                        outcome.message = info.state_message.empty() ? "canceled at the printer" : info.state_message;
+                    }
+                } else {
+                    w.status.reasons = {"none"};
+                    w.status.message.clear();
+                    delay = std::min<std::chrono::milliseconds>(kFollowMax, delay * 2);
+                }
+            }
+            if (done) break;
+            w.wake.expires_after(delay);
+            co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (stopping_) co_return Outcome::stopped;
         }
-        w.wake.expires_after(delay);
-        co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (stopping_) co_return Outcome::stopped;
     }
+    if (impressions_known) outcome.impressions = impressions;
+    if (!outcome.reason) outcome.reason = "job-completed-successfully";
+    w.status.reasons = {"none"};
+    w.status.message.clear();
+    co_await change(id, std::move(outcome));
+    co_return Outcome::next;
 }
 
 }  // namespace pg::output

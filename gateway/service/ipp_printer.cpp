@@ -187,7 +187,7 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("multiple-document-handling-supported"))
         g.add_keywords("multiple-document-handling-supported", {"separate-documents-uncollated-copies",
                                                                  "separate-documents-collated-copies"});
-    if (want("multiple-document-jobs-supported")) g.add_boolean("multiple-document-jobs-supported", false);
+    if (want("multiple-document-jobs-supported")) g.add_boolean("multiple-document-jobs-supported", true);
     if (want("multiple-operation-time-out")) g.add_integer("multiple-operation-time-out", 300);
     if (want("natural-language-configured")) g.add_natural_language("natural-language-configured", "en");
     if (want("operations-supported"))

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 #include <cups/ipp.h>
 #include <fmt/format.h>
@@ -212,7 +214,11 @@ asio::awaitable<net::HttpReply> IppService::dispatch(Exchange& ex) {
 void IppService::expire_incoming() {
     auto now = std::chrono::steady_clock::now();
     for (auto it = incoming_.begin(); it != incoming_.end();) {
-        if (now - it->second.created > kIncomingTimeout) {
+        if (now - it->second.created > kIncomingTimeout && !it->second.parts.empty()) {
+            asio::co_spawn(gw_.io(), commit_abandoned(std::move(it->second.writer), std::move(it->second.parts)),
+                           asio::detached);
+            it = incoming_.erase(it);
+        } else if (now - it->second.created > kIncomingTimeout) {
             gw_.log().info({.event = "job_discarded", .job_id = it->first, .proto = "ipp"},
                            "Create-Job without Send-Document for {} s; discarded",
                            std::chrono::duration_cast<std::chrono::seconds>(kIncomingTimeout).count());
@@ -346,26 +352,61 @@ spool::JobMeta job_meta(const ipp::Request& rq, const std::string& queue, const 
     return m;
 }
 
+// job-hold-until asked for at creation (kept in the job's attributes).
+bool holds(const spool::JobMeta& m) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(m.attributes, ec);
+    if (ec || !v.is_object()) return false;
+    auto* h = v.as_object().if_contains("job-hold-until");
+    return h && h->is_string() && h->as_string() != "no-hold";
+}
+
 }  // namespace
 
-asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_ptr<spool::JobWriter> writer) {
+// A direct queue routes the job to its printer in the commit itself, unless the
+// client asked to hold it (job-hold-until other than no-hold).
+void IppService::route_if_direct(spool::JobWriter& writer) const {
+    const auto cfg = gw_.config_ptr();
+    auto q = cfg->queues.find(writer.meta().queue);
+    if (q != cfg->queues.end() && q->second.mode == conf::QueueMode::direct && !holds(writer.meta()))
+        writer.route_to(q->second.printer);
+}
+
+// The documents of a multi-document job, into its metadata (the first part names
+// the job's format).
+static void set_parts(spool::JobWriter& writer, const std::vector<spool::DocumentPart>& parts) {
+    if (parts.empty()) return;
+    writer.meta().document_format = parts.front().format;
+    writer.meta().document_name = parts.front().name;
+    if (parts.size() > 1) writer.meta().documents = parts;
+}
+
+// Streams one document into `writer`; false (reply set, job discarded and logged) on failure.
+asio::awaitable<bool> IppService::receive_document(Exchange& ex, spool::JobWriter& writer) {
+    if (co_await stream_document(ex, writer)) co_return true;
+    const std::string queue = writer.meta().queue;
+    gw_.log().warn({.event = "job_refused", .job_id = writer.id(), .queue = queue, .peer = ex.head.peer,
+                    .proto = "ipp"},
+                   "job refused after {} bytes: {}", writer.size(), ex.response.status_message());
+    co_await net::run_blocking(gw_.pool(), [&writer] { writer.discard(); });
+    co_return false;
+}
+
+asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_ptr<spool::JobWriter> writer,
+                                                     std::vector<spool::DocumentPart>* parts) {
     // Fields hold string_views: keep the queue name alive past the writer (the commit destroys it).
     const std::string queue = writer->meta().queue;
     log::Fields fields{.job_id = writer->id(), .queue = queue, .peer = ex.head.peer, .proto = "ipp"};
-    if (!co_await stream_document(ex, *writer)) {
-        log::Fields f = fields;
-        f.event = "job_refused";
-        gw_.log().warn(f, "job refused after {} bytes: {}", writer->size(), ex.response.status_message());
-        co_await net::run_blocking(gw_.pool(), [&writer] { writer->discard(); });
-        co_return;
+    const std::uint64_t start = writer->size();
+    if (!co_await receive_document(ex, *writer)) co_return;
+    if (parts != nullptr) {
+        // The last document of a multi-document job; it may carry no data at all.
+        if (writer->size() > start || parts->empty())
+            parts->push_back({writer->meta().document_format, ex.request.document_name.value_or(""),
+                              writer->size() - start});
+        set_parts(*writer, *parts);
     }
-    // A direct queue routes the job to its printer in the commit itself, unless the
-    // client asked to hold it (job-hold-until other than no-hold).
-    const auto cfg = gw_.config_ptr();
-    if (auto q = cfg->queues.find(queue); q != cfg->queues.end() && q->second.mode == conf::QueueMode::direct) {
-        const auto hold = ex.request.job_hold_until.value_or("no-hold");
-        if (hold == "no-hold") writer->route_to(q->second.printer);
-    }
+    route_if_direct(*writer);
     auto committed = co_await finish_and_commit(gw_, std::move(writer), fields);
     if (!committed) {
         ex.fail(Status::server_error_temporary_error, committed.error().message());
@@ -379,6 +420,21 @@ asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_p
         .add_enum("job-state", spool::ipp_enum(committed->state))
         .add_keywords("job-state-reasons", {routed ? "job-queued" : "job-hold-until-specified"})
         .add_text("job-state-message", routed ? "queued for the printer" : "held for release");
+}
+
+// A multi-document job whose client stopped sending documents for
+// multiple-operation-time-out: what arrived is committed, as cupsd does.
+asio::awaitable<void> IppService::commit_abandoned(std::unique_ptr<spool::JobWriter> writer,
+                                                   std::vector<spool::DocumentPart> parts) {
+    const std::string queue = writer->meta().queue;
+    const std::string peer = writer->meta().peer;
+    log::Fields fields{.job_id = writer->id(), .queue = queue, .peer = peer, .proto = "ipp"};
+    gw_.log().info(fields, "no last document within {} s; committing the {} document(s) received",
+                   std::chrono::duration_cast<std::chrono::seconds>(kIncomingTimeout).count(), parts.size());
+    set_parts(*writer, parts);
+    route_if_direct(*writer);
+    auto committed = co_await finish_and_commit(gw_, std::move(writer), fields);
+    if (committed && committed->state == spool::JobState::pending) gw_.forwarder().wake(committed->delivery.route);
 }
 
 std::unique_ptr<spool::JobWriter> IppService::begin_job(Exchange& ex) {
@@ -395,14 +451,14 @@ std::unique_ptr<spool::JobWriter> IppService::begin_job(Exchange& ex) {
 }
 
 asio::awaitable<void> IppService::print_job(Exchange& ex) {
-    if (auto writer = begin_job(ex)) co_await receive_and_commit(ex, std::move(writer));
+    if (auto writer = begin_job(ex)) co_await receive_and_commit(ex, std::move(writer), nullptr);
 }
 
 asio::awaitable<void> IppService::create_job(Exchange& ex) {
     auto writer = begin_job(ex);
     if (!writer) co_return;
     std::uint64_t id = writer->id();
-    incoming_[id] = Incoming{std::move(writer), std::chrono::steady_clock::now()};
+    incoming_[id] = Incoming{std::move(writer), std::chrono::steady_clock::now(), {}};
     auto& g = ex.response.add_job_group();
     g.add_integer("job-id", static_cast<std::int32_t>(id))
         .add_uri("job-uri", ex.job_uri(id))
@@ -447,11 +503,6 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
         ex.fail(Status::client_error_bad_request, "last-document is required");
         co_return;
     }
-    if (!*ex.request.last_document) {
-        ex.fail(Status::server_error_multiple_document_jobs_not_supported,
-                "multiple-document jobs are not supported; send the document with last-document=true");
-        co_return;
-    }
     if (ex.request.document_format && !is_supported_format(*ex.request.document_format, queue_profile(ex.queue))) {
         ex.fail(Status::client_error_document_format_not_supported, "document-format not supported");
         co_return;
@@ -460,14 +511,30 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
         ex.fail(Status::client_error_compression_not_supported, "compression not supported");
         co_return;
     }
-    std::unique_ptr<spool::JobWriter> writer = std::move(it->second.writer);
+    // The job leaves incoming_ while its document streams (a second Send-Document
+    // meanwhile is told it is not possible) and comes back for the next one.
+    Incoming in = std::move(it->second);
     incoming_.erase(it);
-    if (ex.request.document_format) writer->meta().document_format = *ex.request.document_format;
-    if (ex.request.document_name) {
-        writer->meta().document_name = *ex.request.document_name;
-        if (writer->meta().name.empty()) writer->meta().name = *ex.request.document_name;
+    spool::JobWriter& writer = *in.writer;
+    writer.meta().document_format = ex.request.document_format.value_or("application/octet-stream");
+    if (ex.request.document_name && writer.meta().name.empty()) writer.meta().name = *ex.request.document_name;
+    if (*ex.request.last_document) {
+        co_await receive_and_commit(ex, std::move(in.writer), &in.parts);
+        co_return;
     }
-    co_await receive_and_commit(ex, std::move(writer));
+    const std::uint64_t start = writer.size();
+    if (!co_await receive_document(ex, writer)) co_return;
+    in.parts.push_back({writer.meta().document_format, ex.request.document_name.value_or(""), writer.size() - start});
+    in.created = std::chrono::steady_clock::now();
+    const std::uint64_t job = writer.id();
+    const auto documents = in.parts.size();
+    incoming_.emplace(job, std::move(in));
+    auto& g = ex.response.add_job_group();
+    g.add_integer("job-id", static_cast<std::int32_t>(job))
+        .add_uri("job-uri", ex.job_uri(job))
+        .add_enum("job-state", 4)
+        .add_keywords("job-state-reasons", {"job-incoming"})
+        .add_text("job-state-message", fmt::format("{} document(s) received; waiting for the last", documents));
 }
 
 // The job a job operation names, when the requester owns it; nullopt (reply set)

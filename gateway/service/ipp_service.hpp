@@ -18,6 +18,7 @@
 #include <optional>
 #include <string_view>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -38,7 +39,8 @@ public:
 private:
     struct Incoming {
         std::unique_ptr<spool::JobWriter> writer;
-        std::chrono::steady_clock::time_point created;
+        std::chrono::steady_clock::time_point created;  // or the last Send-Document
+        std::vector<spool::DocumentPart> parts;         // documents received so far
     };
     struct Exchange;
 
@@ -63,7 +65,13 @@ private:
     void cups_get_printers(Exchange& ex, bool only_default);
     boost::asio::awaitable<bool> stream_document(Exchange& ex, spool::JobWriter& writer);
     // Streams the document into `writer`, commits it, and adds the job group.
-    boost::asio::awaitable<void> receive_and_commit(Exchange& ex, std::unique_ptr<spool::JobWriter> writer);
+    // `parts`: the documents before this one of a multi-document job; null for Print-Job.
+    boost::asio::awaitable<void> receive_and_commit(Exchange& ex, std::unique_ptr<spool::JobWriter> writer,
+                                                    std::vector<spool::DocumentPart>* parts);
+    boost::asio::awaitable<bool> receive_document(Exchange& ex, spool::JobWriter& writer);
+    boost::asio::awaitable<void> commit_abandoned(std::unique_ptr<spool::JobWriter> writer,
+                                                  std::vector<spool::DocumentPart> parts);
+    void route_if_direct(spool::JobWriter& writer) const;
     void expire_incoming();
 
     app::Gateway& gw_;

@@ -57,6 +57,17 @@ std::string encode_meta(const JobMeta& m) {
     o["document_format"] = m.document_format;
     if (!m.document_name.empty()) o["document_name"] = m.document_name;
     if (!m.attributes.empty()) o["attributes"] = m.attributes;
+    if (!m.documents.empty()) {
+        boost::json::array parts;
+        for (const auto& d : m.documents) {
+            boost::json::object p;
+            p["format"] = d.format;
+            if (!d.name.empty()) p["name"] = d.name;
+            p["size"] = d.size;
+            parts.push_back(std::move(p));
+        }
+        o["documents"] = std::move(parts);
+    }
     return boost::json::serialize(o);
 }
 
@@ -120,6 +131,20 @@ Result<JobMeta> decode_meta(std::string_view json) {
     get("document_format", m.document_format);
     get("document_name", m.document_name);
     get("attributes", m.attributes);
+    if (auto* parts = o.if_contains("documents"); parts && parts->is_array()) {
+        for (const auto& v : parts->as_array()) {
+            if (!v.is_object()) return make_error_code(errc::corrupt);
+            const auto& p = v.as_object();
+            DocumentPart d;
+            if (auto* f = p.if_contains("format"); f && f->is_string()) d.format = std::string(f->as_string());
+            if (auto* n = p.if_contains("name"); n && n->is_string()) d.name = std::string(n->as_string());
+            auto* size = p.if_contains("size");
+            if (!size || !(size->is_uint64() || (size->is_int64() && size->as_int64() >= 0)))
+                return make_error_code(errc::corrupt);
+            d.size = size->is_uint64() ? size->as_uint64() : static_cast<std::uint64_t>(size->as_int64());
+            m.documents.push_back(std::move(d));
+        }
+    }
     return m;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -33,6 +34,16 @@ std::optional<JobState> state_from_int(int v);
 // RFC 8011 §5.3.7 enum value (3 pending, 4 pending-held, 5 processing, 7 canceled, 8 aborted, 9 completed).
 int ipp_enum(JobState s);
 
+// One document of a multi-document job (IPP Send-Document with last-document
+// false). The job's spooled document is its parts one after another.
+struct DocumentPart {
+    std::string format;  // MIME type (sniffed when the client said octet-stream)
+    std::string name;    // IPP document-name, when given
+    std::uint64_t size = 0;
+
+    friend bool operator==(const DocumentPart&, const DocumentPart&) = default;
+};
+
 // Everything about a job that says anything about a user or a document. Stored
 // only encrypted (sealed JSON, see spool.cpp); plain in memory.
 struct JobMeta {
@@ -44,6 +55,8 @@ struct JobMeta {
     std::string document_format;  // MIME type when known, else application/octet-stream
     std::string document_name;    // IPP document-name, when given
     std::string attributes;       // job template attributes as a JSON object (copies, sides, media, ...)
+    // Multi-document jobs only (two or more parts; empty = one document).
+    std::vector<DocumentPart> documents;
 
     friend bool operator==(const JobMeta&, const JobMeta&) = default;
 };
