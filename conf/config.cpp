@@ -786,11 +786,12 @@ std::string suggestion(std::string_view word, const Range& candidates) {
 // ---------------------------------------------------------------------------------------
 // Validation
 
-constexpr std::array<std::string_view, 11> top_keys{
+constexpr std::array<std::string_view, 12> top_keys{
     "state_dir", "control_socket", "master_key_file", "listen", "queues",
-    "default_queue", "printers", "spool", "log", "limits", "tls"};
+    "default_queue", "printers", "spool", "log", "limits", "tls", "auth"};
 constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
-constexpr std::array<std::string_view, 3> queue_keys{"description", "mode", "printer"};
+constexpr std::array<std::string_view, 4> queue_keys{"description", "mode", "printer", "auth"};
+constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
 constexpr std::array<std::string_view, 5> printer_keys{"uri", "formats", "color", "duplex", "tls_verify"};
 constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
 constexpr std::array<std::string_view, 4> spool_keys{"max_job_size", "max_total_size", "min_free_space",
@@ -922,6 +923,7 @@ public:
         log(*top, cfg);
         limits(*top, cfg);
         tls(*top, cfg);
+        auth(*top, cfg);
         raw_queues();
         duplicate_addresses();
     }
@@ -960,6 +962,7 @@ private:
         else if (key == "log") check_keys(sec, log_keys, path);
         else if (key == "limits") check_keys(sec, limits_keys, path);
         else if (key == "tls") check_keys(sec, tls_keys, path);
+        else if (key == "auth") check_keys(sec, auth_keys, path);
     }
 
     std::optional<std::string> scalar(const Value& v, std::string_view path, std::string_view what) {
@@ -1208,6 +1211,22 @@ private:
                             ok = false;
                         } else {
                             ok = false;  // the printer entry itself has an error, reported there
+                        }
+                    } else {
+                        ok = false;
+                    }
+                }
+                if (const Entry* a = find_entry(s, "auth")) {
+                    const std::string auth_path = join_path(path, "auth");
+                    if (auto text = scalar(a->value, auth_path, "none or basic")) {
+                        if (*text == "none") {
+                            queue.auth = QueueAuth::none;
+                        } else if (*text == "basic") {
+                            queue.auth = QueueAuth::basic;
+                            basic_auth_.push_back(a->value.origin);
+                        } else {
+                            error(a->value, auth_path, "unknown auth " + quote(*text) + " (expected: none, basic)");
+                            ok = false;
                         }
                     } else {
                         ok = false;
@@ -1469,6 +1488,20 @@ private:
                   "tls.private_key is set but tls.certificate is not; set both or neither");
     }
 
+    // auth.users_file: required once a queue has auth: basic. Nothing is read here.
+    void auth(const Value& top, Config& cfg) {
+        if (const Value* sec = section(top, "auth")) {
+            if (const Entry* e = find_entry(*sec, "users_file")) {
+                if (auto p = file_path(e->value, "auth.users_file")) cfg.auth.users_file = std::move(*p);
+                else return;
+            }
+        }
+        if (!basic_auth_.empty() && cfg.auth.users_file.empty())
+            r_.error(basic_auth_.front(), "auth.users_file",
+                     "a queue has auth: basic, so auth.users_file must name the users file "
+                     "(name:argon2id lines, see docs/authentication.md)");
+    }
+
     void raw_queues() {
         for (const auto& s : sites_) {
             if (!s.has_queue || declared(s.endpoint.queue)) continue;
@@ -1514,6 +1547,7 @@ private:
     std::vector<Site> sites_;
     std::vector<std::string> declared_;  // every queue name written in `queues`, valid or not
     std::vector<std::string> printer_names_;  // every name written in `printers`, valid or not
+    std::vector<Origin> basic_auth_;          // where queues ask for auth: basic
     Origin queues_key_;
 };
 
@@ -1664,6 +1698,10 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
     std::string why;
     if (!endpoint_from(text, ep, why)) return std::nullopt;
     return ep;
+}
+
+std::string_view to_string(QueueAuth auth) {
+    return auth == QueueAuth::basic ? "basic" : "none";
 }
 
 std::string_view to_string(QueueMode mode) {

@@ -59,6 +59,12 @@ struct PrinterConfig {
     friend bool operator==(const PrinterConfig&, const PrinterConfig&) = default;
 };
 
+// none: requesting-user-name is trusted (as CUPS without authentication).
+// basic: job operations need HTTP Basic credentials from auth.users_file, and only
+// over TLS (IPPS or an RFC 2817 upgrade); the authenticated name owns the job.
+enum class QueueAuth { none, basic };
+std::string_view to_string(QueueAuth auth);
+
 struct QueueConfig {
     std::string name;         // the key in the `queues` map
     std::string description;  // free text shown to admins
@@ -66,6 +72,7 @@ struct QueueConfig {
     // The key of the destination in Config::printers; empty = none (hold queues only:
     // then jobs are released with an explicit printer).
     std::string printer;
+    QueueAuth auth = QueueAuth::none;
 
     friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
@@ -112,6 +119,14 @@ struct TlsConfig {
     friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
+struct AuthConfig {
+    // name:PHC lines (docs/authentication.md); required when a queue has auth: basic.
+    // Relative paths resolve like state_dir. Read by the daemon at start and on SIGHUP.
+    std::string users_file;
+
+    friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
+};
+
 struct Config {
     // Absolute, or relative to the directory of the config file (resolved by the parser
     // against `base_dir` given to parse()).
@@ -127,6 +142,7 @@ struct Config {
     LogConfig log;
     LimitsConfig limits;
     TlsConfig tls;
+    AuthConfig auth;
 };
 
 struct Diagnostic {

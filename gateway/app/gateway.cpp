@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include "auth/passwd/authenticator.hpp"
 #include "gateway/ctl/server.hpp"
 #include "gateway/net/http_session.hpp"
 #include "gateway/net/raw_session.hpp"
@@ -121,6 +122,10 @@ bool Gateway::start(std::string& error) {
         tls_ = net::create_server_tls_context(c, log_, identity, why);
         if (!tls_)
             log_.warn({.event = "tls_unavailable"}, "TLS upgrades on listen.ipp are off: {}", log::escape(why, 1024));
+    }
+    if (!c.auth.users_file.empty()) {
+        authenticator_ = load_users(c, error);
+        if (!authenticator_) return false;
     }
     ipp_ = std::make_unique<service::IppService>(*this);
     forwarder_ = std::make_unique<output::Forwarder>(*this);
@@ -373,6 +378,17 @@ void Gateway::reload() {
     next.master_key_file = cur.master_key_file;
     next.tls = cur.tls;
     next.listen = cur.listen;
+    if (next.auth.users_file.empty()) {
+        authenticator_.reset();
+    } else {
+        std::string why;
+        if (auto users = load_users(next, why)) {
+            authenticator_ = std::move(users);
+        } else {
+            log_.error({.event = "reload_failed"}, "{}; keeping the running configuration", log::escape(why, 1024));
+            return;
+        }
+    }
     log_.set_level(next.log.level);
     if (next.printers != cur.printers || next.queues != cur.queues) reload_routes = true;
     spool_->set_limits(spool_limits(next));
@@ -381,6 +397,26 @@ void Gateway::reload() {
               conf::to_string(config_->log.level));
     notify_status();
     if (reload_routes) forwarder_->wake_all();
+}
+
+std::shared_ptr<auth::Authenticator> Gateway::load_users(const conf::Config& c, std::string& error) const {
+    const std::string& path = c.auth.users_file;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = "cannot read auth.users_file " + path + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    // One byte past the parser's limit, so an oversized file is reported as such.
+    std::string text(auth::UsersFileLimits{}.max_file_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    auto table = auth::parse_users_file(text);
+    if (!table) {
+        error = auth::describe(table.error(), path);
+        return nullptr;
+    }
+    log_.info({.event = "users_loaded"}, "{} user(s) loaded from {}", table->size(), log::escape(path));
+    return std::make_shared<auth::UsersFileAuthenticator>(std::move(*table));
 }
 
 // Finished jobs stay listed for spool.job_history, then are shredded. Checked

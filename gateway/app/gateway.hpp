@@ -31,6 +31,7 @@
 namespace boost::asio::ssl { class context; }
 namespace pg::service { class IppService; }
 namespace pg::output { class Forwarder; }
+namespace pg::auth { class Authenticator; }
 
 namespace pg::app {
 
@@ -65,6 +66,9 @@ public:
     asio::thread_pool& pool() { return pool_; }
     spool::Spool& spool() { return *spool_; }
     output::Forwarder& forwarder() { return *forwarder_; }
+    // HTTP Basic users (auth.users_file); null when none is configured. Replaced on
+    // SIGHUP: hold the shared_ptr across a verification.
+    std::shared_ptr<auth::Authenticator> authenticator() const { return authenticator_; }
     log::Logger& log() { return log_; }
     const conf::Config& config() const { return *config_; }
     std::shared_ptr<const conf::Config> config_ptr() const { return config_; }
@@ -90,6 +94,8 @@ private:
     void notify_status();
     bool bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::string& error);
     bool bind_control(std::string& error);
+    // Reads and parses auth.users_file; null with `error` set on failure.
+    std::shared_ptr<auth::Authenticator> load_users(const conf::Config& c, std::string& error) const;
 
     conf::Config initial_;
     std::shared_ptr<const conf::Config> config_;
@@ -113,6 +119,7 @@ private:
 
     std::unique_ptr<service::IppService> ipp_;
     std::unique_ptr<output::Forwarder> forwarder_;
+    std::shared_ptr<auth::Authenticator> authenticator_;
     int lock_fd_ = -1;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
     std::vector<BoundListener> bound_;

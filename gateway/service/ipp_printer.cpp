@@ -258,8 +258,11 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
         urf.push_back("W8");
         g.add_keywords("urf-supported", urf);
     }
-    if (want("uri-authentication-supported")) g.add_keyword("uri-authentication-supported", "none");
-    if (want("uri-security-supported")) g.add_keyword("uri-security-supported", p.tls ? "tls" : "none");
+    if (want("uri-authentication-supported"))
+        g.add_keyword("uri-authentication-supported", p.basic_auth ? "basic" : "none");
+    // A basic-auth queue takes credentials only over TLS (IPPS, or an upgrade).
+    if (want("uri-security-supported"))
+        g.add_keyword("uri-security-supported", p.tls || p.basic_auth ? "tls" : "none");
     if (want("which-jobs-supported")) g.add_keywords("which-jobs-supported", {"completed", "not-completed", "all"});
 }
 

@@ -41,6 +41,7 @@ struct PrinterContext {
     std::vector<std::string> state_reasons;   // from the destination's status; empty = none
     std::string state_message;                // empty = the default text
     const conf::PrinterProfile* profile = nullptr;  // the queue's printer's; null = defaults
+    bool basic_auth = false;                  // auth: basic
 };
 
 extern const std::vector<std::string_view> kDocumentFormats;

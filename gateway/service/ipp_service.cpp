@@ -8,15 +8,20 @@
 #include "gateway/service/ipp_service.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <cups/ipp.h>
 #include <fmt/format.h>
 
+#include "auth/passwd/authenticator.hpp"
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
@@ -190,6 +195,7 @@ asio::awaitable<net::HttpReply> IppService::dispatch(Exchange& ex) {
         co_return ipp_reply(ex.response);
     }
     ex.printer_uri = ex.queue_uri(ex.queue);
+    if (auto refused = co_await authenticate(ex)) co_return std::move(*refused);
 
     switch (static_cast<Operation>(ex.request.operation)) {
     case Operation::print_job: co_await print_job(ex); break;
@@ -537,6 +543,102 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
         .add_text("job-state-message", fmt::format("{} document(s) received; waiting for the last", documents));
 }
 
+namespace {
+
+struct BasicCredentials {
+    std::string user;
+    std::string password;
+    ~BasicCredentials() { OPENSSL_cleanse(password.data(), password.size()); }
+};
+
+// "Basic base64(user:password)" (RFC 7617); nullopt when absent or malformed.
+std::optional<BasicCredentials> parse_basic(std::string_view header) {
+    if (header.size() < 6 || !boost::algorithm::iequals(header.substr(0, 6), "basic ")) return std::nullopt;
+    std::string_view b64 = header.substr(6);
+    while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
+    while (!b64.empty() && b64.back() == ' ') b64.remove_suffix(1);
+    if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 8192) return std::nullopt;
+    std::string raw(b64.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                                  reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+    if (n < 0) return std::nullopt;
+    std::size_t len = static_cast<std::size_t>(n);
+    for (std::size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) --len;  // EVP counts padding as bytes
+    raw.resize(len);
+    const auto colon = raw.find(':');
+    if (colon == std::string::npos) {
+        OPENSSL_cleanse(raw.data(), raw.size());
+        return std::nullopt;
+    }
+    BasicCredentials c;
+    c.user = raw.substr(0, colon);
+    c.password = raw.substr(colon + 1);
+    OPENSSL_cleanse(raw.data(), raw.size());
+    return c;
+}
+
+net::HttpReply unauthorized() {
+    auto r = plain(401, "authentication required\n");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"printgate\", charset=\"UTF-8\"");
+    return r;
+}
+
+}  // namespace
+
+// Queues with auth: basic guard the operations that create or change jobs; the
+// others (printer attributes, job listings) answer anyone, with private values
+// hidden. Credentials are taken only over TLS: over cleartext the client is told
+// to upgrade (HTTP 426, RFC 2817), so a password never crosses the wire in clear.
+asio::awaitable<std::optional<net::HttpReply>> IppService::authenticate(Exchange& ex) {
+    using ipp::Operation;
+    static constexpr std::array<Operation, 7> guarded{Operation::print_job,   Operation::validate_job,
+                                                     Operation::create_job,  Operation::send_document,
+                                                     Operation::cancel_job,  Operation::hold_job,
+                                                     Operation::release_job};
+    if (std::none_of(guarded.begin(), guarded.end(), [&](Operation op) { return ex.request.is(op); }))
+        co_return std::nullopt;
+    const auto cfg = gw_.config_ptr();
+    auto basic_queue = [&](const std::string& queue) {
+        auto q = cfg->queues.find(queue);
+        return q != cfg->queues.end() && q->second.auth == conf::QueueAuth::basic;
+    };
+    bool basic = basic_queue(ex.queue);
+    if (auto id = target_job(ex.request)) {
+        // A job operation is guarded by the job's own queue, whatever URI named it.
+        if (auto it = incoming_.find(*id); it != incoming_.end() && it->second.writer)
+            basic = basic || basic_queue(it->second.writer->meta().queue);
+        else if (auto rec = gw_.spool().find(*id))
+            basic = basic || basic_queue(rec->meta.queue);
+    }
+    if (!basic) co_return std::nullopt;
+    if (!ex.head.encrypted) {
+        gw_.log().warn({.event = "auth_refused", .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"},
+                       "authentication over cleartext refused; the client is asked to upgrade to TLS");
+        auto r = plain(426, "this queue needs TLS: use ipps:// or upgrade the connection\n");
+        r.headers.emplace_back("Upgrade", "TLS/1.2,TLS/1.3,HTTP/1.1");
+        r.headers.emplace_back("Connection", "Upgrade");
+        co_return r;
+    }
+    auto creds = parse_basic(ex.head.authorization);
+    auto authn = gw_.authenticator();
+    if (!creds || !authn) co_return unauthorized();
+    auto verdict = co_await net::run_blocking(gw_.pool(), [&authn, &creds] {
+        return authn->verify(creds->user, creds->password);
+    });
+    if (verdict.status == auth::Verdict::Status::unavailable) {
+        auto r = plain(503, "authentication is unavailable; try again\n");
+        r.headers.emplace_back("Retry-After", "5");
+        co_return r;
+    }
+    if (!verdict.ok()) {
+        gw_.log().warn({.event = "auth_failed", .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"},
+                       "authentication failed for user {}", log::escape(creds->user, 64));
+        co_return unauthorized();
+    }
+    ex.user = verdict.user;
+    co_return std::nullopt;
+}
+
 // The job a job operation names, when the requester owns it; nullopt (reply set)
 // otherwise. auth: none queues trust requesting-user-name, as CUPS does without
 // authentication.
@@ -640,6 +742,7 @@ void IppService::get_printer_attributes(Exchange& ex) {
     const auto& qc = cfg->queues.at(ex.queue);
     p.direct = qc.mode == conf::QueueMode::direct;
     p.profile = queue_profile(ex.queue);
+    p.basic_auth = qc.auth == conf::QueueAuth::basic;
     if (!qc.printer.empty()) {
         auto st = gw_.forwarder().status(qc.printer);
         p.processing = st.busy();

@@ -45,6 +45,8 @@ private:
     struct Exchange;
 
     boost::asio::awaitable<net::HttpReply> dispatch(Exchange& ex);
+    // nullopt: go on; else the HTTP reply refusing the request (426, 401, 503).
+    boost::asio::awaitable<std::optional<net::HttpReply>> authenticate(Exchange& ex);
     // Validates the request and starts a spool job; nullptr (reply set) when refused.
     std::unique_ptr<spool::JobWriter> begin_job(Exchange& ex);
     boost::asio::awaitable<void> print_job(Exchange& ex);

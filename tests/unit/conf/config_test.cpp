@@ -446,6 +446,18 @@ TEST_CASE("printer and routing errors", "[conf][queues][printers]") {
           "t.yaml:1:22: expected a duration like 30s, 5m or 24h, got 'forever'");
 }
 
+TEST_CASE("queue auth and the users file", "[conf][queues][auth]") {
+    const Config c = ok("queues:\n  q: {auth: basic}\n  o: {auth: none}\ndefault_queue: q\nauth: {users_file: users.txt}\n");
+    CHECK(c.queues.at("q").auth == QueueAuth::basic);
+    CHECK(c.queues.at("o").auth == QueueAuth::none);
+    CHECK(c.auth.users_file == "/etc/printgate/users.txt");
+    CHECK(error("queues:\n  q: {auth: basic}\n") ==
+          "t.yaml:2:13: a queue has auth: basic, so auth.users_file must name the users file "
+          "(name:argon2id lines, see docs/authentication.md)");
+    CHECK(error("queues:\n  q: {auth: kerberos}\n") == "t.yaml:2:13: unknown auth 'kerberos' (expected: none, basic)");
+    CHECK(error("auth: {users: x}\n") == "t.yaml:1:8: unknown key 'users' in 'auth'");
+}
+
 TEST_CASE("default_queue rules", "[conf][queues]") {
     CHECK(ok("queues:\n  only: {}\n").default_queue == "only");
     CHECK(error("log: {level: info}\nqueues:\n  a: {}\n  b: {}\n") ==
