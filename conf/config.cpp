@@ -790,7 +790,7 @@ constexpr std::array<std::string_view, 12> top_keys{
     "state_dir", "control_socket", "master_key_file", "listen", "queues",
     "default_queue", "printers", "spool", "log", "limits", "tls", "auth"};
 constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
-constexpr std::array<std::string_view, 4> queue_keys{"description", "mode", "printer", "auth"};
+constexpr std::array<std::string_view, 5> queue_keys{"description", "mode", "printer", "auth", "operators"};
 constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
 constexpr std::array<std::string_view, 5> printer_keys{"uri", "formats", "color", "duplex", "tls_verify"};
 constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
@@ -1230,6 +1230,22 @@ private:
                         }
                     } else {
                         ok = false;
+                    }
+                }
+                if (const Entry* o = find_entry(s, "operators")) {
+                    const std::string ops_path = join_path(path, "operators");
+                    std::vector<const Value*> items;
+                    if (o->value.kind == Kind::scalar) items.push_back(&o->value);
+                    else if (o->value.kind == Kind::list)
+                        for (const auto& item : o->value.items) items.push_back(&item);
+                    else {
+                        error(o->value, ops_path, "expected a user name or a list of them, got " + describe(o->value));
+                        ok = false;
+                    }
+                    for (const Value* item : items) {
+                        auto name = scalar(*item, ops_path, "a user name");
+                        if (name && !name->empty()) queue.operators.push_back(*name);
+                        else ok = false;
                     }
                 }
                 if (queue.mode == QueueMode::direct && pr == nullptr) {

@@ -73,6 +73,9 @@ struct QueueConfig {
     // then jobs are released with an explicit printer).
     std::string printer;
     QueueAuth auth = QueueAuth::none;
+    // Users who may pause and resume the queue and act on anyone's jobs; honoured
+    // only for users authenticated on an auth: basic queue.
+    std::vector<std::string> operators;
 
     friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };

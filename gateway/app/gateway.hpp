@@ -65,6 +65,8 @@ public:
     asio::io_context& io() { return io_; }
     asio::thread_pool& pool() { return pool_; }
     spool::Spool& spool() { return *spool_; }
+    // The IPP service behind every IPP listener (after a successful start()).
+    service::IppService& ipp() { return *ipp_; }
     output::Forwarder& forwarder() { return *forwarder_; }
     // HTTP Basic users (auth.users_file); null when none is configured. Replaced on
     // SIGHUP: hold the shared_ptr across a verification.

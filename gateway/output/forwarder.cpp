@@ -211,6 +211,19 @@ void Forwarder::stop() {
     for (auto& [id, done] : waiters) done(spool::JobRecord{});
 }
 
+void Forwarder::pause(const std::string& queue) { paused_.insert(queue); }
+
+void Forwarder::resume(const std::string& queue) {
+    if (paused_.erase(queue) == 0) return;
+    // Its jobs may wait on any worker; start the ones that have work.
+    std::vector<std::string> routes;
+    gw_.spool().for_each([&](const spool::JobRecord& j) {
+        if (j.meta.queue == queue && j.state == JobState::pending && !j.delivery.route.empty())
+            routes.push_back(j.delivery.route);
+    });
+    for (const auto& r : routes) wake(r);
+}
+
 DestinationStatus Forwarder::status(const std::string& route) const {
     if (auto it = workers_.find(route); it != workers_.end()) return it->second->status;
     DestinationStatus s;
@@ -270,6 +283,8 @@ std::optional<spool::JobRecord> Forwarder::next_job(const std::string& route) co
     gw_.spool().for_each([&](const spool::JobRecord& j) {
         if (j.delivery.route != route) return;
         if (j.state != JobState::pending && j.state != JobState::processing) return;
+        // A paused queue's jobs wait, unless a send already started (processing).
+        if (j.state == JobState::pending && paused_.count(j.meta.queue) != 0) return;
         const bool processing = j.state == JobState::processing;
         // A job already processing (resumed after a restart) goes first, then id order.
         if (best_id == 0 || (processing && !best_processing)) {

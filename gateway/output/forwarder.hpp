@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,12 @@ public:
     // is sent again at the next start). I/O thread.
     void stop();
 
+    // Pause-Printer/Resume-Printer: jobs of a paused queue wait (pending) until it
+    // is resumed; a send already started finishes. In memory: a restart resumes.
+    void pause(const std::string& queue);
+    void resume(const std::string& queue);
+    bool paused(const std::string& queue) const { return paused_.count(queue) != 0; }
+
     // The destination status of `route` (reasons {"none"} when no worker has run).
     DestinationStatus status(const std::string& route) const;
     std::vector<DestinationStatus> statuses() const;
@@ -94,6 +101,7 @@ private:
     std::map<std::string, std::shared_ptr<Worker>> workers_;
     std::multimap<std::uint64_t, std::function<void(const spool::JobRecord&)>> waiters_;
     std::int32_t next_request_id_ = 1;
+    std::set<std::string> paused_;
     bool stopping_ = false;
 };
 

@@ -192,7 +192,7 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("natural-language-configured")) g.add_natural_language("natural-language-configured", "en");
     if (want("operations-supported"))
         g.add_enums("operations-supported", {0x0002, 0x0004, 0x0005, 0x0006, 0x0008, 0x0009, 0x000A, 0x000B,
-                                             0x000C, 0x000D, 0x4001, 0x4002});
+                                             0x000C, 0x000D, 0x0010, 0x0011, 0x4001, 0x4002});
     if (want("orientation-requested-default")) g.add_enum("orientation-requested-default", 3);
     if (want("orientation-requested-supported")) g.add_enums("orientation-requested-supported", {3, 4, 5, 6});
     if (want("output-bin-default")) g.add_keyword("output-bin-default", "face-down");
@@ -219,14 +219,16 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
         std::array<ipp::Resolution, 2> r{{{300, 300}, {600, 600}}};
         g.add_resolutions("printer-resolution-supported", r);
     }
-    if (want("printer-state")) g.add_enum("printer-state", p.processing ? 4 : 3);
+    if (want("printer-state")) g.add_enum("printer-state", p.paused ? 5 : p.processing ? 4 : 3);
     if (want("printer-state-message"))
         g.add_text("printer-state-message",
-                   !p.state_message.empty() ? p.state_message
+                   p.paused                 ? "paused by an operator; jobs are kept until it is resumed"
+                   : !p.state_message.empty() ? p.state_message
                    : p.direct               ? "accepting jobs; jobs go to the printer at once"
                                             : "accepting jobs; jobs are held for release");
     if (want("printer-state-reasons")) {
         std::vector<std::string_view> reasons;
+        if (p.paused) reasons.push_back("paused");
         for (const auto& r : p.state_reasons) reasons.push_back(r);
         if (reasons.empty()) reasons.push_back("none");
         g.add_keywords("printer-state-reasons", reasons);

@@ -42,6 +42,7 @@ struct PrinterContext {
     std::string state_message;                // empty = the default text
     const conf::PrinterProfile* profile = nullptr;  // the queue's printer's; null = defaults
     bool basic_auth = false;                  // auth: basic
+    bool paused = false;                      // Pause-Printer: stopped, reason paused
 };
 
 extern const std::vector<std::string_view> kDocumentFormats;

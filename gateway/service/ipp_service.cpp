@@ -90,6 +90,7 @@ struct IppService::Exchange {
     std::string user;
     ipp::Response response{Status::successful_ok, 1};
     bool close = false;
+    bool authenticated = false;  // `user` was verified (HTTP Basic on an auth: basic queue)
 
     Exchange(const net::HttpRequestHead& h, net::BodySource& b) : head(h), body(b) {}
 
@@ -205,6 +206,8 @@ asio::awaitable<net::HttpReply> IppService::dispatch(Exchange& ex) {
     case Operation::cancel_job: co_await cancel_job(ex); break;
     case Operation::hold_job: co_await hold_job(ex); break;
     case Operation::release_job: co_await release_job(ex); break;
+    case Operation::pause_printer: pause_printer(ex, true); break;
+    case Operation::resume_printer: pause_printer(ex, false); break;
     case Operation::get_job_attributes: get_job_attributes(ex); break;
     case Operation::get_jobs: get_jobs(ex); break;
     case Operation::get_printer_attributes: get_printer_attributes(ex); break;
@@ -591,11 +594,15 @@ net::HttpReply unauthorized() {
 // to upgrade (HTTP 426, RFC 2817), so a password never crosses the wire in clear.
 asio::awaitable<std::optional<net::HttpReply>> IppService::authenticate(Exchange& ex) {
     using ipp::Operation;
-    static constexpr std::array<Operation, 7> guarded{Operation::print_job,   Operation::validate_job,
-                                                     Operation::create_job,  Operation::send_document,
-                                                     Operation::cancel_job,  Operation::hold_job,
-                                                     Operation::release_job};
-    if (std::none_of(guarded.begin(), guarded.end(), [&](Operation op) { return ex.request.is(op); }))
+    static constexpr std::array<Operation, 9> guarded{
+        Operation::print_job, Operation::validate_job, Operation::create_job,    Operation::send_document,
+        Operation::cancel_job, Operation::hold_job,    Operation::release_job,   Operation::pause_printer,
+        Operation::resume_printer};
+    // Other operations answer anyone; credentials sent with them anyway (an operator
+    // listing jobs) are checked too, and count.
+    const bool offered = ex.head.encrypted && !ex.head.authorization.empty();
+    if (!offered &&
+        std::none_of(guarded.begin(), guarded.end(), [&](Operation op) { return ex.request.is(op); }))
         co_return std::nullopt;
     const auto cfg = gw_.config_ptr();
     auto basic_queue = [&](const std::string& queue) {
@@ -636,7 +643,33 @@ asio::awaitable<std::optional<net::HttpReply>> IppService::authenticate(Exchange
         co_return unauthorized();
     }
     ex.user = verdict.user;
+    ex.authenticated = true;
     co_return std::nullopt;
+}
+
+// An operator of `queue`: named in its `operators` and authenticated.
+bool IppService::is_operator(const Exchange& ex, const std::string& queue) const {
+    if (!ex.authenticated) return false;
+    const auto cfg = gw_.config_ptr();
+    auto q = cfg->queues.find(queue);
+    if (q == cfg->queues.end()) return false;
+    const auto& ops = q->second.operators;
+    return std::find(ops.begin(), ops.end(), ex.user) != ops.end();
+}
+
+// Pause-Printer / Resume-Printer (RFC 8011 §4.2.8-9): operators only. A paused
+// queue keeps accepting jobs; it stops sending them to its printer.
+void IppService::pause_printer(Exchange& ex, bool pause) {
+    if (!is_operator(ex, ex.queue)) {
+        ex.fail(Status::client_error_not_authorized,
+                "pausing a queue needs one of its operators, authenticated (auth: basic)");
+        return;
+    }
+    if (pause) gw_.forwarder().pause(ex.queue);
+    else gw_.forwarder().resume(ex.queue);
+    gw_.log().info({.event = pause ? "queue_paused" : "queue_resumed", .queue = ex.queue, .peer = ex.head.peer,
+                    .proto = "ipp"},
+                   "queue {} by {}", pause ? "paused" : "resumed", log::escape(ex.user, 64));
 }
 
 // The job a job operation names, when the requester owns it; nullopt (reply set)
@@ -653,7 +686,7 @@ std::optional<spool::JobRecord> IppService::owned_job(Exchange& ex, std::string_
         ex.fail(Status::client_error_not_found, "no such job");
         return std::nullopt;
     }
-    if (rec->meta.user != ex.user) {
+    if (rec->meta.user != ex.user && !is_operator(ex, rec->meta.queue)) {
         ex.fail(Status::client_error_not_authorized, fmt::format("only the job's owner may {} it", action));
         return std::nullopt;
     }
@@ -743,6 +776,7 @@ void IppService::get_printer_attributes(Exchange& ex) {
     p.direct = qc.mode == conf::QueueMode::direct;
     p.profile = queue_profile(ex.queue);
     p.basic_auth = qc.auth == conf::QueueAuth::basic;
+    p.paused = gw_.forwarder().paused(ex.queue);
     if (!qc.printer.empty()) {
         auto st = gw_.forwarder().status(qc.printer);
         p.processing = st.busy();
@@ -777,6 +811,7 @@ void IppService::get_jobs(Exchange& ex) {
         return;
     }
     bool mine = ex.request.my_jobs.value_or(false);
+    const bool op = is_operator(ex, ex.queue);
     std::int32_t limit = ex.request.limit.value_or(0x7fffffff);
     Wanted wanted(ex.request.requested_attributes, {"job-id", "job-uri"});
     auto jobs = gw_.spool().list();
@@ -791,7 +826,7 @@ void IppService::get_jobs(Exchange& ex) {
         if ((which == "not-completed" && done) || (which == "completed" && !done)) continue;
         if (mine && j.meta.user != ex.user) continue;
         if (n++ >= limit) break;
-        JobView v{&j, ex.job_uri(j.id), ex.printer_uri, up_since_, now, j.meta.user == ex.user};
+        JobView v{&j, ex.job_uri(j.id), ex.printer_uri, up_since_, now, j.meta.user == ex.user || op};
         add_job_attributes(ex.response.add_job_group(), v, wanted);
     }
 }
@@ -816,7 +851,8 @@ void IppService::get_job_attributes(Exchange& ex) {
     }
     Wanted wanted(ex.request.requested_attributes, {"all"});
     std::string printer_uri = ex.queue_uri(rec->meta.queue);
-    JobView v{&*rec, ex.job_uri(rec->id), printer_uri, up_since_, unix_now(), rec->meta.user == ex.user};
+    JobView v{&*rec, ex.job_uri(rec->id), printer_uri, up_since_, unix_now(),
+              rec->meta.user == ex.user || is_operator(ex, rec->meta.queue)};
     add_job_attributes(ex.response.add_job_group(), v, wanted);
 }
 

@@ -60,6 +60,8 @@ private:
                                                                   std::string_view not_possible);
     boost::asio::awaitable<void> release_job(Exchange& ex);
     void validate_job(Exchange& ex);
+    bool is_operator(const Exchange& ex, const std::string& queue) const;
+    void pause_printer(Exchange& ex, bool pause);
     const conf::PrinterProfile* queue_profile(const std::string& queue) const;
     void get_printer_attributes(Exchange& ex);
     void get_jobs(Exchange& ex);

@@ -2,6 +2,7 @@
 """Integration harness: starts the real printgated in a temp root on loopback
 ephemeral ports, waits for READY=1 on a NOTIFY_SOCKET we own (no sleeps), and
 gives tests helpers to drive it with real clients."""
+import errno
 import glob
 import json
 import os
@@ -163,6 +164,11 @@ def send_raw(port, data, half_close=True, timeout=60.0):
                 return True
     except (ConnectionResetError, BrokenPipeError):
         return False
+    except OSError as e:
+        # The reset can land before our half-close: shutdown() then says ENOTCONN.
+        if e.errno == errno.ENOTCONN:
+            return False
+        raise
     finally:
         if s is not None:
             s.close()

@@ -128,3 +128,37 @@ def test_broken_users_file_fails_start_with_line_and_column(tmp_root):
     r = subprocess.run([os.path.join(BUILD, "printgated"), "--config", bad.config, "--check-config"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 78 and "auth.users_file must name the users file" in r.stderr + r.stdout
+
+
+def test_operators_pause_and_resume_a_queue(tmp_root, docs):
+    from conftest import TestPrinter, wait_until
+    make_users(tmp_root, [("alice", "correct horse"), ("bob", "battery staple")])
+    printer = TestPrinter(tmp_root).start()
+    config = CONFIG.replace("  secure: {auth: basic}\n",
+                            "  secure: {auth: basic, mode: direct, printer: office, operators: [alice]}\n")
+    config += f"printers:\n  office: {printer.uri}\n"
+    d = Daemon(tmp_root, config).start()
+    ports = {l["protocol"]: l["port"] for l in d.status()["listeners"]}
+    alice = f"ipps://alice:correct%20horse@127.0.0.1:{ports['ipps']}/ipp/print/secure"
+    bob = f"ipps://bob:battery%20staple@127.0.0.1:{ports['ipps']}/ipp/print/secure"
+    here = os.path.dirname(__file__)
+    pause = os.path.join(here, "ipp", "pg-pause-printer.test")
+    resume = os.path.join(here, "ipp", "pg-resume-printer.test")
+    pdf = os.path.join(docs, "document-a4.pdf")
+    # bob is no operator; without credentials nobody is.
+    rc, out = ipptool(bob, pause, pdf)
+    assert "[FAIL]" in out and "client-error-not-authorized" in out, out
+    rc, out = ipptool(alice, pause, pdf)
+    assert "[PASS]" in out, out
+    rc, out = ipptool(bob, "print-job.test", pdf)
+    assert "[PASS]" in out, out
+    (job,) = d.jobs()
+    rc, out = ipptool(alice, "get-printer-attributes.test", pdf)
+    assert "printer-state (enum) = stopped" in out and "paused" in out, out
+    assert job["state"] == "pending" and printer.kept() == []
+    rc, out = ipptool(alice, resume, pdf)
+    assert "[PASS]" in out, out
+    wait_until(lambda: d.jobs()[0]["state"] == "completed", timeout=60, what="the job after resume")
+    assert len(printer.kept()) == 1
+    log = d.log_text()
+    assert "EVENT=queue_paused" in log and "EVENT=queue_resumed" in log

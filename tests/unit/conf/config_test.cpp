@@ -455,6 +455,10 @@ TEST_CASE("queue auth and the users file", "[conf][queues][auth]") {
           "t.yaml:2:13: a queue has auth: basic, so auth.users_file must name the users file "
           "(name:argon2id lines, see docs/authentication.md)");
     CHECK(error("queues:\n  q: {auth: kerberos}\n") == "t.yaml:2:13: unknown auth 'kerberos' (expected: none, basic)");
+    CHECK(ok("queues:\n  q: {auth: basic, operators: [alice, bob]}\nauth: {users_file: u}\n").queues.at("q").operators ==
+          std::vector<std::string>{"alice", "bob"});
+    CHECK(ok("queues:\n  q: {operators: carol}\n").queues.at("q").operators == std::vector<std::string>{"carol"});
+    CHECK(error("queues:\n  q: {operators: {a: b}}\n") == "t.yaml:2:18: expected a user name or a list of them, got a map");
     CHECK(error("auth: {users: x}\n") == "t.yaml:1:8: unknown key 'users' in 'auth'");
 }
 
