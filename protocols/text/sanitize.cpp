@@ -89,4 +89,21 @@ bool is_valid_utf8(std::string_view text) {
     return true;
 }
 
+std::string sanitize_legacy_name(std::string_view input, std::size_t max_bytes) {
+    if (is_valid_utf8(input)) return sanitize_name(input, max_bytes);
+    // C1 controls (0x80..0x9F) become U+0080..U+009F and sanitize_name removes them.
+    std::string utf8;
+    utf8.reserve(input.size() * 2);
+    for (char c : input) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b < 0x80) {
+            utf8.push_back(c);
+        } else {
+            utf8.push_back(static_cast<char>(0xC0 | (b >> 6)));
+            utf8.push_back(static_cast<char>(0x80 | (b & 0x3F)));
+        }
+    }
+    return sanitize_name(utf8, max_bytes);
+}
+
 }  // namespace pg::text

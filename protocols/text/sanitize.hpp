@@ -27,6 +27,11 @@ inline constexpr std::size_t max_name_bytes = 255;
 // Everything else, spaces and non-characters included, is kept.
 std::string sanitize_name(std::string_view input, std::size_t max_bytes = max_name_bytes);
 
+// sanitize_name of `input` read as UTF-8 when it is valid UTF-8, else as
+// ISO-8859-1 (each byte the code point of its value), as cups-lpd reads names from
+// LPD control files and PJL headers from old drivers.
+std::string sanitize_legacy_name(std::string_view input, std::size_t max_bytes = max_name_bytes);
+
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or values
 // above U+10FFFF).
 bool is_valid_utf8(std::string_view text);
