@@ -28,6 +28,7 @@
 #include "auth/passwd/authenticator.hpp"
 #include "gateway/ctl/server.hpp"
 #include "gateway/net/http_session.hpp"
+#include "gateway/net/lpd_session.hpp"
 #include "gateway/net/raw_session.hpp"
 #include "gateway/net/tls.hpp"
 #include "gateway/net/async.hpp"
@@ -135,9 +136,8 @@ bool Gateway::start(std::string& error) {
         if (!bind_tcp("ipp", ep, error)) return false;
     for (const auto& ep : c.listen.ipps)
         if (!bind_tcp("ipps", ep, error)) return false;
-    if (!c.listen.lpd.empty())
-        log_.warn({.event = "listener_unavailable"},
-                  "listen.lpd is configured but not served by this build yet; ignored");
+    for (const auto& ep : c.listen.lpd)
+        if (!bind_tcp("lpd", ep, error)) return false;
     if (!bind_control(error)) return false;
     return true;
 }
@@ -170,6 +170,8 @@ bool Gateway::bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::
     acceptors_.push_back(std::move(acc));
     if (proto == "raw") {
         asio::co_spawn(io_, net::raw_accept_loop(*this, *raw, queue), asio::detached);
+    } else if (proto == "lpd") {
+        asio::co_spawn(io_, net::lpd_accept_loop(*this, *raw), asio::detached);
     } else {
         net::HttpLimits limits;
         // A peer silent this long between requests, or inside one (a stalled body),

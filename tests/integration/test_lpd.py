@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: Apache-2.0
+"""LPD (RFC 1179) intake: receive-job in either file order, several data files,
+the until-EOF data file, abort; queue state; remove; protocol abuse answered with
+a NAK or a close and nothing stored; CUPS's own lpd backend as a real client."""
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+from conftest import Daemon, wait_until
+
+CONFIG = """\
+state_dir: state
+listen:
+  lpd: 127.0.0.1:0
+queues:
+  lp: {}
+  other: {}
+default_queue: lp
+limits:
+  idle_timeout: 2s
+  shutdown_timeout: 5s
+"""
+
+BACKEND = "/usr/lib/cups/backend/lpd"
+
+
+@pytest.fixture
+def lpd(tmp_root):
+    d = Daemon(tmp_root, CONFIG).start()
+    d.lpd_port = [l for l in d.status()["listeners"] if l["protocol"] == "lpd"][0]["port"]
+    yield d
+    if d.proc.poll() is None:
+        d.stop()
+
+
+class Client:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def ack(self):
+        b = self.s.recv(1)
+        return b == b"\0"
+
+    def command(self, data):
+        self.send(data)
+        return self.ack()
+
+    def file(self, kind, name, data):
+        assert self.command(b"%c%d %s\n" % (kind, len(data), name))
+        self.send(data + b"\0")
+        return self.ack()
+
+    def close(self):
+        self.s.close()
+
+
+def control(user=b"alice", title=b"Quarterly", files=((b"l", b"dfA001h"),)):
+    cf = b"Hclient\nP" + user + b"\nJ" + title + b"\n"
+    for letter, name in files:
+        cf += letter + name + b"\nN" + name + b".txt\n"
+    return cf
+
+
+def test_receive_job_control_first_then_data(lpd):
+    c = Client(lpd.lpd_port)
+    assert c.command(b"\x02lp\n")
+    assert c.file(2, b"cfA001client", control())
+    data = os.urandom(300000)
+    assert c.file(3, b"dfA001h", data)
+    c.close()
+    (job,) = lpd.jobs()
+    assert job["user"] == "alice" and job["name"] == "Quarterly" and job["protocol"] == "lpd"
+    assert lpd.cat(job["id"]).stdout == data
+
+
+def test_data_first_several_files_and_until_eof(lpd):
+    c = Client(lpd.lpd_port)
+    assert c.command(b"\x02lp\n")
+    a, b = b"first file\n", b"%!PS-Adobe-3.0\nsecond\n"
+    assert c.file(3, b"dfA002h", a)
+    assert c.file(3, b"dfB002h", b)
+    assert c.file(2, b"cfA002client", control(files=((b"f", b"dfA002h"), (b"o", b"dfB002h"))))
+    c.close()
+    (job,) = lpd.jobs()
+    assert lpd.cat(job["id"]).stdout == a + b
+    import json
+    show = json.loads(lpd.ctl("show", str(job["id"]), "--json").stdout)
+    assert [p["format"] for p in show["documents"]] == ["text/plain", "application/postscript"]
+    # Data file of length 0: everything up to the half-close.
+    c = Client(lpd.lpd_port)
+    assert c.command(b"\x02lp\n")
+    assert c.file(2, b"cfA003client", control(user=b"bob", files=((b"l", b"dfA003h"),)))
+    assert c.command(b"\x030 dfA003h\n")
+    tail = os.urandom(100000)
+    c.send(tail)
+    c.s.shutdown(socket.SHUT_WR)
+    c.s.recv(1)
+    c.close()
+    wait_until(lambda: len(lpd.jobs()) == 2, what="the until-EOF job")
+    job = [j for j in lpd.jobs() if j["user"] == "bob"][0]
+    assert lpd.cat(job["id"]).stdout == tail
+
+
+def test_abort_cut_and_stalled_transfers_leave_nothing(lpd):
+    c = Client(lpd.lpd_port)
+    assert c.command(b"\x02lp\n")
+    assert c.file(3, b"dfA004h", b"data")
+    assert c.command(b"\x01\n")  # abort
+    c.close()
+    # Vanishes after the data file, before the control file.
+    c = Client(lpd.lpd_port)
+    assert c.command(b"\x02lp\n")
+    assert c.file(3, b"dfA005h", b"data")
+    c.close()
+    # Vanishes in the middle of a data file.
+    c = Client(lpd.lpd_port)
+    assert c.command(b"\x02lp\n")
+    assert c.file(2, b"cfA006client", control(files=((b"l", b"dfA006h"),)))
+    assert c.command(b"\x03100000 dfA006h\n")
+    c.send(b"x" * 5000)
+    c.close()
+    # Stalls: the idle timeout (2 s here) drops it.
+    c = Client(lpd.lpd_port)
+    assert c.command(b"\x02lp\n")
+    assert c.command(b"\x0310 dfA007h\n")
+    c.send(b"abc")
+    assert c.s.recv(1) in (b"", b"\x01")
+    c.close()
+    wait_until(lambda: "nothing kept" in lpd.log_text(), what="the refusal log lines")
+    assert lpd.jobs() == []
+
+
+@pytest.mark.parametrize("request_line", [
+    b"\x09lp\n",                        # unknown command
+    b"\x02nosuchqueue\n",               # unknown queue
+])
+def test_bad_commands_get_a_nak(lpd, request_line):
+    c = Client(lpd.lpd_port)
+    c.send(request_line)
+    assert c.s.recv(1) == b"\x01"
+    c.close()
+    assert lpd.jobs() == []
+
+
+@pytest.mark.parametrize("sub", [
+    b"\x02104857600 cfA001h\n",         # a 100 MB control file
+    b"\x02-5 cfA001h\n",                # negative count
+    b"\x02abc cfA001h\n",               # not a number
+    b"\x03 dfA001h\n",                  # no count
+    b"\x02 10 ../../etc/passwd\n",      # bad name
+])
+def test_bad_subcommands_get_a_nak_and_the_daemon_keeps_serving(lpd, sub):
+    c = Client(lpd.lpd_port)
+    assert c.command(b"\x02lp\n")
+    c.send(sub)
+    assert c.s.recv(1) == b"\x01"
+    c.close()
+    assert lpd.jobs() == []
+    test_receive_job_control_first_then_data(lpd)
+
+
+def test_queue_state_and_remove_by_owner(lpd):
+    for user in (b"alice", b"bob"):
+        c = Client(lpd.lpd_port)
+        assert c.command(b"\x02lp\n")
+        assert c.file(2, b"cfA010client", control(user=user, title=b"Secret plan"))
+        assert c.file(3, b"dfA001h", b"doc of " + user)
+        c.close()
+    alice, bob = sorted(lpd.jobs(), key=lambda j: j["user"])
+
+    def ask(line):
+        c = Client(lpd.lpd_port)
+        c.send(line)
+        out = b""
+        while chunk := c.s.recv(4096):
+            out += chunk
+        c.close()
+        return out.decode()
+
+    short = ask(b"\x03lp\n")
+    assert "alice" in short and "bob" in short and "Secret plan" not in short
+    long = ask(b"\x04lp bob\n")
+    assert "bob" in long and "alice" not in long
+    # bob may not remove alice's job; alice may.
+    c = Client(lpd.lpd_port)
+    c.send(b"\x05lp bob %d\n" % alice["id"])
+    c.s.recv(1)
+    c.close()
+    assert {j["id"]: j["state"] for j in lpd.jobs()}[alice["id"]] == "pending-held"
+    c = Client(lpd.lpd_port)
+    c.send(b"\x05lp alice %d\n" % alice["id"])
+    c.s.recv(1)
+    c.close()
+    states = {j["id"]: j["state"] for j in lpd.jobs()}
+    assert states[alice["id"]] == "canceled" and states[bob["id"]] == "pending-held"
+
+
+@pytest.mark.skipif(not os.path.exists(BACKEND), reason="CUPS's lpd backend (package cups) is not installed")
+@pytest.mark.parametrize("options", ["", "?mode=stream&reserve=none", "?order=data,control"])
+def test_cups_lpd_backend_prints_with_owner_and_title(lpd, docs, options):
+    pdf = os.path.join(docs, "document-a4.pdf")
+    env = dict(os.environ, DEVICE_URI=f"lpd://127.0.0.1:{lpd.lpd_port}/lp{options}")
+    r = subprocess.run([BACKEND, "17", "carol", "Budget 2027", "1", "", pdf], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    (job,) = lpd.jobs()
+    assert job["user"] == "carol" and job["name"] == "Budget 2027"
+    with open(pdf, "rb") as f:
+        assert lpd.cat(job["id"]).stdout == f.read()
