@@ -19,6 +19,7 @@
 #include "gateway/net/accept.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/service/intake.hpp"
+#include "protocols/pjl/pjl.hpp"
 
 namespace pg::net {
 
@@ -107,6 +108,9 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
 
     // Uninitialised on purpose: zero-filling 256 KiB per connection cost ~10% CPU on small jobs.
     std::unique_ptr<std::byte[]> buf(new std::byte[kReadChunk]);
+    // PJL at the head of the stream names the owner and title (drivers for
+    // Windows, CUPS PJL PPDs); the bytes are stored unchanged.
+    pjl::HeaderScanner pjl_scan;
     asio::steady_timer idle(conn->socket.get_executor());
     enum class End { eof, dropped, idle } end = End::eof;
     for (;;) {
@@ -119,6 +123,7 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
             break;
         }
         auto [rec, n] = std::get<0>(r);
+        if (n > 0 && !pjl_scan.is_done()) pjl_scan.feed(std::span<const std::byte>(buf.get(), n));
         if (n > 0) {
             auto appended = co_await run_blocking(gw.pool(), [&writer, &buf, n = n] {
                 return writer->append(std::span<const std::byte>(buf.get(), n));
@@ -159,6 +164,9 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
     else if (end == End::dropped)
         gw.log().info(fields, "client dropped the connection without half-close; keeping what arrived");
 
+    if (!pjl_scan.is_done()) pjl_scan.finish();
+    if (auto owner = pjl_scan.header().owner()) writer->meta().user = std::string(*owner);
+    if (auto title = pjl_scan.header().title()) writer->meta().name = std::string(*title);
     auto committed = co_await service::finish_and_commit(gw, std::move(writer), fields);
     if (!committed) {
         conn->reset();

@@ -325,3 +325,16 @@ def test_watchdog_pings(tmp_root):
     d.notify.wait_for("WATCHDOG=1", timeout=10)
     d.notify.wait_for("WATCHDOG=1", timeout=10)
     d.stop()
+
+
+def test_pjl_header_names_owner_and_title_and_bytes_stay(daemon):
+    body = (b"\x1b%-12345X@PJL JOB NAME=\"Budget 2027\"\r\n@PJL SET USERNAME=\"dave\"\r\n"
+            b"@PJL ENTER LANGUAGE=PDF\r\n%PDF-1.4\n" + os.urandom(70000) + b"\x1b%-12345X@PJL EOJ\r\n\x1b%-12345X")
+    assert send_raw(daemon.raw_port(), body)
+    plain = os.urandom(1000)
+    assert send_raw(daemon.raw_port(), plain)
+    jobs = sorted(daemon.jobs(), key=lambda j: j["id"])
+    assert jobs[0]["user"] == "dave" and jobs[0]["name"] == "Budget 2027"
+    assert daemon.cat(jobs[0]["id"]).stdout == body
+    # Without PJL the owner is the peer address.
+    assert jobs[1]["user"] == "127.0.0.1" and jobs[1]["name"] == ""
