@@ -75,6 +75,7 @@ private:
     std::vector<std::byte> buf_ = std::vector<std::byte>(kChunk);
     std::size_t begin_ = 0, end_ = 0;
     bool eof_ = false;
+    bool timed_out_ = false;  // the last read ended by limits.idle_timeout, not by the peer
     bool aborted_ = false;
 };
 
@@ -88,6 +89,7 @@ asio::awaitable<std::size_t> Session::fill() {
                        idle_.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (r.index() == 1 || aborted_) {
         eof_ = true;
+        timed_out_ = r.index() == 1;
         co_return 0;
     }
     auto [ec, n] = std::get<0>(r);
@@ -117,7 +119,9 @@ asio::awaitable<Session::Read> Session::read_line(std::string& line, std::size_t
 template <class Sink>
 asio::awaitable<Session::Read> Session::read_exact(std::uint64_t n, Sink&& sink) {
     while (n > 0) {
-        if (begin_ == end_ && co_await fill() == 0) co_return Read::failed;
+        if (begin_ == end_) {
+            if (co_await fill() == 0) co_return Read::failed;
+        }
         const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(n, end_ - begin_));
         if (!co_await sink(std::span<const std::byte>(buf_.data() + begin_, take))) co_return Read::failed;
         begin_ += take;
@@ -194,6 +198,7 @@ asio::awaitable<void> Session::receive_job(const lpd::Command& cmd) {
         job = Incoming{};
     };
     std::string line;
+    bool peer_gone = false;  // the client half-closed after a complete file
     for (;;) {
         auto got = co_await read_line(line, lpd::max_command_line);
         if (got == Read::eof) break;
@@ -271,7 +276,9 @@ asio::awaitable<void> Session::receive_job(const lpd::Command& cmd) {
             if (sub->until_eof) {
                 // Everything to the peer's half-close is this file.
                 for (;;) {
-                    if (begin_ == end_ && co_await fill() == 0) break;
+                    if (begin_ == end_) {
+                        if (co_await fill() == 0) break;
+                    }
                     std::span<const std::byte> b(buf_.data() + begin_, end_ - begin_);
                     begin_ = end_;
                     if (!co_await store(b)) {
@@ -287,8 +294,14 @@ asio::awaitable<void> Session::receive_job(const lpd::Command& cmd) {
                         nul = b[0];
                         co_return true;
                     };
-                    r = co_await read_exact(1, one);
-                    if (r == Read::ok && nul != std::byte{0}) r = Read::failed;
+                    // CUPS's lpd backend in mode=stream sends the whole file and
+                    // closes without the NUL: the file is complete, the peer gone.
+                    // (Plain statements: GCC 12 miscompiles co_await inside && chains.)
+                    std::size_t more = end_ - begin_;
+                    if (more == 0) more = co_await fill();
+                    if (more == 0 && eof_ && !timed_out_) peer_gone = true;
+                    else r = co_await read_exact(1, one);
+                    if (r == Read::ok && !peer_gone && nul != std::byte{0}) r = Read::failed;
                 }
             }
             if (r != Read::ok || !appended) {
@@ -302,7 +315,7 @@ asio::awaitable<void> Session::receive_job(const lpd::Command& cmd) {
             job.parts.push_back({format.empty() ? "application/octet-stream" : format, sub->name, w->size() - start});
         }
         if (!job.complete()) {
-            if (sub->until_eof) break;  // the peer is gone; an incomplete job is dropped below
+            if (sub->until_eof || peer_gone) break;  // the peer is gone; an incomplete job is dropped below
             if (!co_await reply(std::string_view(&kAck, 1))) break;
             continue;
         }
@@ -341,7 +354,7 @@ asio::awaitable<void> Session::receive_job(const lpd::Command& cmd) {
             break;
         }
         if (committed->state == spool::JobState::pending) gw_.forwarder().wake(committed->delivery.route);
-        if (sub->until_eof || !co_await reply(std::string_view(&kAck, 1))) break;
+        if (sub->until_eof || peer_gone || !co_await reply(std::string_view(&kAck, 1))) break;
     }
     if (job.writer || job.control) {
         refuse("receive-job ended with an incomplete job; nothing kept");
