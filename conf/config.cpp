@@ -819,16 +819,25 @@ std::string list_names(const std::vector<std::string>& names) {
     return out;
 }
 
-// A destination URI printgate can send to: ipp:// or ipps://, a host, an optional
-// port, a path. (lpd:// and socket:// arrive with their clients.)
+// A destination URI printgate can send to: ipp://, ipps://, lpd://HOST/QUEUE or
+// socket://HOST: a host, an optional port, a path (lpd and socket take ?options).
 bool printer_uri_ok(std::string_view uri, std::string& why) {
     const auto sep = uri.find("://");
     const std::string_view scheme = uri.substr(0, sep);
-    if (scheme != "ipp" && scheme != "ipps") {
-        why = "the scheme must be ipp or ipps";
+    if (scheme != "ipp" && scheme != "ipps" && scheme != "lpd" && scheme != "socket") {
+        why = "the scheme must be ipp, ipps, lpd or socket";
         return false;
     }
     std::string_view rest = uri.substr(sep + 3);
+    if (scheme == "lpd" || scheme == "socket") rest = rest.substr(0, rest.find('?'));
+    if (scheme == "lpd") {
+        const auto slash = rest.find('/');
+        if (slash == std::string_view::npos || slash + 1 >= rest.size() ||
+            rest.find('/', slash + 1) != std::string_view::npos) {
+            why = "an lpd URI names one queue: lpd://HOST[:PORT]/QUEUE";
+            return false;
+        }
+    }
     const auto slash = rest.find('/');
     std::string_view authority = rest.substr(0, slash);
     if (authority.empty()) {

@@ -35,9 +35,12 @@ void usage(FILE* out) {
         "  cat ID              write the job's decrypted document to stdout\n"
         "  rm ID               delete a job (crypto-shredded)\n"
         "  release ID          send a held job to its queue's printer\n"
-        "  send ID TARGET      send a held job to TARGET (a printer from the configuration, or an\n"
-        "                      ipp:// or ipps:// URI) and wait: prints the remote job id, the final\n"
-        "                      state and the impressions; exit 1 unless it completed\n"
+        "  send ID TARGET [--timeout S]\n"
+        "                      send a held job to TARGET (a printer from the configuration, or an\n"
+        "                      ipp://, ipps://, lpd://HOST/QUEUE or socket://HOST URI) and wait up to\n"
+        "                      S seconds (120): prints the remote job id, the state and the\n"
+        "                      impressions; exit 1 unless it completed (a job still waiting for\n"
+        "                      its printer stays queued)\n"
         "  check-config        validate the configuration file\n",
         out);
 }
@@ -106,6 +109,7 @@ int main(int argc, char** argv) try {
     std::vector<pg::conf::Override> overrides;
     std::vector<std::string> args;
     bool as_json = false;
+    int timeout = 0;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if ((a == "--config" || a == "-c") && i + 1 < argc) {
@@ -119,6 +123,12 @@ int main(int argc, char** argv) try {
                 return 2;
             }
             overrides.push_back(*o);
+        } else if (a == "--timeout" && i + 1 < argc) {
+            timeout = std::atoi(argv[++i]);
+            if (timeout <= 0) {
+                std::fprintf(stderr, "printgatectl: --timeout wants a positive number of seconds\n");
+                return 2;
+            }
         } else if (a == "--json") {
             as_json = true;
         } else if (a == "--help" || a == "-h") {
@@ -172,6 +182,7 @@ int main(int argc, char** argv) try {
         }
         req["id"] = id;
         if (is_send) req["target"] = args[2];
+        if (is_send && timeout > 0) req["timeout"] = timeout;
     }
 
     bool write_failed = false;

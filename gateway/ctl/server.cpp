@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read_until.hpp>
@@ -238,19 +239,24 @@ asio::awaitable<void> cmd_send(app::Gateway& gw, Conn& c, std::uint64_t id, cons
         co_await send(c, frame(kJson, json::serialize(job_json(*routed))));
         co_return;
     }
-    // Wait for the final state; the reply is the job as it ended.
-    auto done = co_await asio::async_initiate<decltype(asio::use_awaitable), void(spool::JobRecord)>(
-        [&gw, id](auto handler) {
-            auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            gw.forwarder().when_done(id, [h](const spool::JobRecord& r) {
-                auto ex = asio::get_associated_executor(*h);
-                asio::post(ex, [h, r]() mutable { (*h)(std::move(r)); });
-            });
-        },
-        asio::use_awaitable);
-    if (done.id == 0) {
-        co_await send(c, error_frame("failed", "the gateway is stopping; the job is sent at the next start"));
-        co_return;
+    // Wait for the final state, at most `timeout` seconds (default 120); the reply
+    // is the job as it ended, or as it stands at the deadline (still waiting).
+    std::int64_t timeout = 120;
+    if (auto v = req.if_contains("timeout"); v && v->is_int64() && v->as_int64() > 0)
+        timeout = std::min<std::int64_t>(v->as_int64(), 86400);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+    asio::steady_timer tick(c.socket.get_executor());
+    spool::JobRecord done = *routed;
+    for (;;) {
+        auto now = gw.spool().find(id);
+        if (!now) {
+            co_await send(c, error_frame("failed", "job " + std::to_string(id) + " is gone"));
+            co_return;
+        }
+        done = *now;
+        if (spool::is_final(done.state) || gw.stopping() || std::chrono::steady_clock::now() >= deadline) break;
+        tick.expires_after(std::chrono::milliseconds(100));
+        co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     co_await send(c, frame(kJson, json::serialize(job_json(done))));
 }

@@ -16,6 +16,7 @@
 
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
+#include "gateway/output/stream_clients.hpp"
 
 namespace pg::output {
 
@@ -356,6 +357,8 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         co_return Outcome::retry;
     };
     if (!dest.problem.empty()) co_return co_await back_to_pending("other", dest.problem);
+    if (auto target = parse_printer_uri(dest.uri); target && (target->scheme == "lpd" || target->scheme == "socket"))
+        co_return co_await deliver_stream(w, std::move(job), *target);
 
     IppClient client(gw_.io().get_executor(), dest.verify ? tls_verify_ : tls_trust_, dest.uri, dest.verify);
     w.client = &client;
@@ -488,6 +491,76 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         }
     }
     co_return co_await follow(w, job, client, caller);
+}
+
+// LPD and 9100: no job to follow afterwards. The LPD server's last
+// acknowledgement, or the 9100 printer's close, ends the job (completed); a 9100
+// printer that keeps the connection open is recorded as unconfirmed.
+asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::JobRecord job, PrinterUri target) {
+    const std::uint64_t id = job.id;
+    const std::string queue = job.meta.queue;
+    spool::Transition start;
+    start.from = {JobState::pending, JobState::processing};
+    start.to = JobState::processing;
+    start.count_attempt = true;
+    start.reason = "job-printing";
+    start.message = "sending to " + w.route;
+    if (!co_await change(id, std::move(start))) co_return Outcome::next;
+    auto reader = co_await net::run_blocking(gw_.pool(), [this, id] { return gw_.spool().open_document(id); });
+    if (!reader) {
+        spool::Transition t;
+        t.to = JobState::aborted;
+        t.reason = "aborted-by-system";
+        t.message = "the spooled document cannot be read: " + reader.error().message();
+        t.event = "job_done";
+        co_await change(id, std::move(t));
+        co_return Outcome::next;
+    }
+    const auto parts = parts_of(job);
+    std::vector<std::byte> carry;
+    std::vector<std::unique_ptr<PartBody>> bodies;
+    StreamJob sj;
+    sj.user = job.meta.user;
+    sj.title = job.meta.name;
+    for (const auto& p : parts) {
+        bodies.push_back(std::make_unique<PartBody>(gw_, **reader, id, carry, p.size));
+        sj.documents.push_back({p.name, p.size, bodies.back().get()});
+    }
+    StreamResult sent(ClientError{});
+    // A named executor: GCC 12 destroys a prvalue argument of an awaited coroutine twice.
+    asio::any_io_executor ex = gw_.io().get_executor();
+    if (target.scheme == "lpd") sent = co_await send_lpd(ex, target, sj);
+    else sent = co_await send_socket(ex, target, sj);
+    if (stopping_) co_return Outcome::stopped;
+    if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
+        finished(id);
+        co_return Outcome::next;
+    }
+    if (!sent) {
+        const std::string why = sent.error().message;
+        w.status.reasons = {"offline-report"};
+        w.status.message = why;
+        gw_.log().warn({.event = "destination_unavailable", .job_id = id, .queue = queue, .proto = "lpd"},
+                       "{}: {}; job {} waits", log::escape(w.route), log::escape(why), id);
+        spool::Transition t;
+        t.from = {JobState::processing};
+        t.to = JobState::pending;
+        t.reason = "resources-are-not-ready";
+        t.message = why;
+        co_await change(id, std::move(t));
+        co_return Outcome::retry;
+    }
+    w.status.reasons = {"none"};
+    w.status.message.clear();
+    spool::Transition t;
+    t.from = {JobState::processing};
+    t.to = JobState::completed;
+    t.remote_id = sent->remote_id;
+    t.reason = sent->confirmed ? "job-completed-successfully" : "job-completed-with-warnings";
+    t.message = sent->message;
+    t.event = "job_done";
+    co_await change(id, std::move(t));
+    co_return Outcome::next;
 }
 
 asio::awaitable<Forwarder::Outcome> Forwarder::follow(Worker& w, const spool::JobRecord& job, IppClient& client,

@@ -88,6 +88,7 @@ private:
 
     boost::asio::awaitable<void> run(std::shared_ptr<Worker> w);
     boost::asio::awaitable<Outcome> deliver(Worker& w, spool::JobRecord job);
+    boost::asio::awaitable<Outcome> deliver_stream(Worker& w, spool::JobRecord job, PrinterUri target);
     boost::asio::awaitable<Outcome> follow(Worker& w, const spool::JobRecord& job, IppClient& client,
                                            const ipp::client::Caller& caller);
     Destination resolve(const std::string& route) const;

@@ -45,17 +45,22 @@ void throw_exception_from_error(const ClientError& e, const boost::source_locati
 
 std::optional<PrinterUri> parse_printer_uri(std::string_view uri) {
     PrinterUri u;
-    std::string_view rest;
-    if (uri.starts_with("ipp://")) rest = uri.substr(6);
-    else if (uri.starts_with("ipps://")) {
-        u.tls = true;
-        rest = uri.substr(7);
-    } else {
-        return std::nullopt;
+    const auto sep = uri.find("://");
+    if (sep == std::string_view::npos) return std::nullopt;
+    u.scheme = std::string(uri.substr(0, sep));
+    if (u.scheme != "ipp" && u.scheme != "ipps" && u.scheme != "lpd" && u.scheme != "socket") return std::nullopt;
+    u.tls = u.scheme == "ipps";
+    std::string_view rest = uri.substr(sep + 3);
+    if (u.scheme == "lpd" || u.scheme == "socket") {
+        if (auto q = rest.find('?'); q != std::string_view::npos) {
+            u.query = std::string(rest.substr(q + 1));
+            rest = rest.substr(0, q);
+        }
     }
-    const auto slash = rest.find('/');
+    const auto slash = rest.find_first_of("/");
     u.authority = std::string(rest.substr(0, slash));
     u.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (u.scheme == "lpd" && (u.path.size() < 2 || u.path.find('/', 1) != std::string::npos)) return std::nullopt;
     std::string_view a = u.authority;
     if (a.empty()) return std::nullopt;
     if (a.front() == '[') {
@@ -73,7 +78,7 @@ std::optional<PrinterUri> parse_printer_uri(std::string_view uri) {
         u.host = std::string(a);
     }
     if (u.host.empty()) return std::nullopt;
-    if (u.port.empty()) u.port = "631";
+    if (u.port.empty()) u.port = u.scheme == "lpd" ? "515" : u.scheme == "socket" ? "9100" : "631";
     return u;
 }
 
@@ -217,7 +222,8 @@ void IppClient::close() { impl_->reset(); }
 asio::awaitable<boost::system::result<ipp::Message, ClientError>> IppClient::call(const ipp::Message& request,
                                                                                   net::BodySource* document) {
     using Result = boost::system::result<ipp::Message, ClientError>;
-    if (!impl_->target) co_return Result(ClientError{"not an ipp:// or ipps:// URI", false});
+    if (!impl_->target || (impl_->target->scheme != "ipp" && impl_->target->scheme != "ipps"))
+        co_return Result(ClientError{"not an ipp:// or ipps:// URI", false});
     auto section = ipp::encode(request);
     if (!section) co_return Result(ClientError{"cannot encode the IPP request", false});
     // A kept-alive connection the printer closed meanwhile fails on first use;

@@ -26,8 +26,11 @@
 
 namespace pg::output {
 
-// ipp://HOST[:PORT]/PATH split for connecting (port 631 when absent).
+// A destination URI split for connecting: ipp:// and ipps:// (port 631 when
+// absent), lpd://HOST[:515]/QUEUE[?options], socket://HOST[:9100][?options].
 struct PrinterUri {
+    std::string scheme;   // ipp | ipps | lpd | socket
+    std::string query;    // after '?', for lpd and socket options; "" when none
     bool tls = false;     // ipps
     std::string host;     // without brackets
     std::string port;     // "631" when absent

@@ -213,3 +213,94 @@ def test_cups_lpd_backend_prints_with_owner_and_title(lpd, docs, options):
     assert job["user"] == "carol" and job["name"] == "Budget 2027"
     with open(pdf, "rb") as f:
         assert lpd.cat(job["id"]).stdout == f.read()
+
+
+SENDER = """\
+state_dir: sender
+listen:
+  ipp: 127.0.0.1:0
+queues:
+  loose: {}
+log:
+  level: debug
+limits:
+  shutdown_timeout: 5s
+"""
+
+RECEIVER = """\
+state_dir: receiver
+listen:
+  lpd: 127.0.0.1:0
+  raw: 127.0.0.1:0
+queues:
+  lp: {}
+limits:
+  shutdown_timeout: 5s
+"""
+
+
+def ipp_print(d, pdf, owner, title):
+    port = [l for l in d.status()["listeners"] if l["protocol"] == "ipp"][0]["port"]
+    here = os.path.dirname(__file__)
+    r = subprocess.run(["ipptool", "-t", "-f", pdf, "-d", f"owner={owner}", "-d", f"title={title}",
+                        "-d", "format=application/pdf", f"ipp://127.0.0.1:{port}/ipp/print/loose",
+                        os.path.join(here, "ipp", "pg-print-named.test")], capture_output=True, text=True, timeout=60)
+    assert "[PASS]" in r.stdout, r.stdout + r.stderr
+    return max(j["id"] for j in d.jobs())
+
+
+@pytest.mark.parametrize("order", ["", "?order=data,control"])
+def test_printgatectl_send_over_lpd_and_9100_with_pjl(tmp_root, docs, order):
+    """printgate's LPD and 9100 clients, judged by a second printgate: LPD carries
+    owner and title in the control file, 9100 in a PJL wrapper (?pjl=on)."""
+    receiver = Daemon(tmp_root, RECEIVER, state="receiver")
+    receiver.config = os.path.join(tmp_root, "receiver.yaml")
+    with open(receiver.config, "w") as f:
+        f.write(RECEIVER)
+    receiver.start()
+    ports = {l["protocol"]: l["port"] for l in receiver.status()["listeners"]}
+    sender = Daemon(tmp_root, SENDER, state="sender").start()
+    pdf = os.path.join(docs, "document-a4.pdf")
+    with open(pdf, "rb") as f:
+        data = f.read()
+    first = ipp_print(sender, pdf, "alice", "Quarterly report")
+    out = sender.ctl("send", str(first), f"lpd://127.0.0.1:{ports['lpd']}/lp{order}").stdout
+    assert "completed" in out and "remote job id: lpd:" in out, out
+    second = ipp_print(sender, pdf, "bob", "Minutes")
+    out = sender.ctl("send", str(second), f"socket://127.0.0.1:{ports['raw']}?pjl=on").stdout
+    assert "completed" in out and "remote job id: socket" in out, out
+    got = sorted(receiver.jobs(), key=lambda j: j["id"])
+    assert [(j["user"], j["name"], j["protocol"]) for j in got] == [
+        ("alice", "Quarterly report", "lpd"), ("bob", "Minutes", "raw")]
+    assert receiver.cat(got[0]["id"]).stdout == data
+    wrapped = receiver.cat(got[1]["id"]).stdout
+    assert wrapped.startswith(b"\x1b%-12345X@PJL JOB NAME=\"Minutes\"") and data in wrapped
+    # A printer that is not there: the job waits (pending); send gives up waiting, exit 1.
+    from conftest import free_port
+    third = ipp_print(sender, pdf, "carol", "Nowhere")
+    r = sender.ctl("send", str(third), f"lpd://127.0.0.1:{free_port()}/lp", "--timeout", "3", check=False)
+    assert r.returncode == 1 and "pending" in r.stdout and "cannot connect" in r.stdout, r.stdout + r.stderr
+
+
+def test_9100_client_to_a_socat_sink_is_byte_exact(tmp_root, docs):
+    from conftest import free_port, port_open
+    port = free_port()
+    sink_dir = os.path.join(tmp_root, "sink")
+    os.mkdir(sink_dir)
+    # One file per connection (the readiness probe makes an empty one).
+    sink = subprocess.Popen(["socat", "-u", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+                             f"SYSTEM:cat > {sink_dir}/$$.raw"])
+    try:
+        wait_until(lambda: port_open(port), what="the socat sink")
+        sender = Daemon(tmp_root, SENDER, state="sender").start()
+        pdf = os.path.join(docs, "document-a4.pdf")
+        job_id = ipp_print(sender, pdf, "dave", "Plain")
+        out = sender.ctl("send", str(job_id), f"socket://127.0.0.1:{port}").stdout
+        assert "completed" in out, out
+        kept = [open(os.path.join(sink_dir, n), "rb").read() for n in os.listdir(sink_dir)]
+        with open(pdf, "rb") as f:
+            assert [k for k in kept if k] == [f.read()]
+    finally:
+        if sink.poll() is None:
+            sink.kill()
+            sink.wait()

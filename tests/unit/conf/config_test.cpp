@@ -426,8 +426,11 @@ TEST_CASE("printer and routing errors", "[conf][queues][printers]") {
           "t.yaml:2:16: printer 'hal' is not defined in 'printers' (there is no 'printers' map)");
     CHECK(error("printers: {hall: ipp://h/p}\nqueues:\n  q: {printer: hal}\n") ==
           "t.yaml:3:16: printer 'hal' is not defined in 'printers', did you mean 'hall'?");
-    CHECK(error("printers: {p: {uri: 'lpd://h/q'}}\n") ==
-          "t.yaml:1:21: bad printer URI 'lpd://h/q': the scheme must be ipp or ipps");
+    CHECK(error("printers: {p: {uri: 'smb://h/q'}}\n") ==
+          "t.yaml:1:21: bad printer URI 'smb://h/q': the scheme must be ipp, ipps, lpd or socket");
+    CHECK(error("printers: {p: {uri: 'lpd://h'}}\n") ==
+          "t.yaml:1:21: bad printer URI 'lpd://h': an lpd URI names one queue: lpd://HOST[:PORT]/QUEUE");
+    CHECK(ok("printers: {p: 'lpd://h:515/q?order=data,control', s: 'socket://h:9100?pjl=on'}\n").printers.size() == 2);
     CHECK(error("printers: {p: {uri: 'ipp:///q'}}\n") == "t.yaml:1:21: bad printer URI 'ipp:///q': no host");
     CHECK(error("printers: {p: {uri: 'ipp://h:0/q'}}\n") ==
           "t.yaml:1:21: bad printer URI 'ipp://h:0/q': the port must be a number from 1 to 65535");

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+// LPD and raw 9100 clients. See stream_clients.hpp.
+#include "gateway/output/stream_clients.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <fmt/format.h>
+
+namespace pg::output {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kConnectTimeout = 15s;
+constexpr auto kIoTimeout = 60s;
+
+// RFC 1179 job numbers: three digits, rotating; started at random so two
+// gateways (or a restart) do not reuse the same numbers at once.
+unsigned next_job_number() {
+    static std::atomic<unsigned> counter{static_cast<unsigned>(std::random_device{}() % 1000)};
+    return counter.fetch_add(1) % 1000;
+}
+
+std::string local_host() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "printgate";
+    std::string h(name);
+    // Control-file names must not carry separators.
+    for (char& c : h)
+        if (c == ' ' || c == '/' || c == '\n' || c == '\r') c = '_';
+    return h.substr(0, 31);
+}
+
+// Control-file text: no newlines or NULs (names were sanitised at intake).
+std::string field(std::string_view v, std::size_t max = 131) {
+    std::string out;
+    for (char c : v)
+        if (c != '\n' && c != '\r' && c != '\0') out += c;
+    return out.substr(0, max);
+}
+
+bool option(const PrinterUri& uri, std::string_view key, std::string_view value) {
+    std::string_view q = uri.query;
+    while (!q.empty()) {
+        auto amp = q.find('&');
+        std::string_view kv = q.substr(0, amp);
+        if (kv.substr(0, kv.find('=')) == key && kv.find('=') != std::string_view::npos &&
+            kv.substr(kv.find('=') + 1).find(value) != std::string_view::npos)
+            return true;
+        if (amp == std::string_view::npos) break;
+        q.remove_prefix(amp + 1);
+    }
+    return false;
+}
+
+asio::awaitable<boost::system::result<beast::tcp_stream, ClientError>> open(asio::any_io_executor ex,
+                                                                            const PrinterUri& uri) {
+    using R = boost::system::result<beast::tcp_stream, ClientError>;
+    tcp::resolver resolver(ex);
+    auto [rec, results] = co_await resolver.async_resolve(uri.host, uri.port, asio::as_tuple(asio::use_awaitable));
+    if (rec) co_return R(boost::system::in_place_error, ClientError{"cannot resolve " + uri.host + ": " + rec.message(), false});
+    beast::tcp_stream stream(ex);
+    stream.expires_after(kConnectTimeout);
+    auto [cec, ep] = co_await stream.async_connect(results, asio::as_tuple(asio::use_awaitable));
+    if (cec)
+        co_return R(boost::system::in_place_error, ClientError{"cannot connect to " + uri.authority + ": " +
+                                    (cec == beast::error::timeout ? std::string("timed out") : cec.message()),
+                                false});
+    co_return R(boost::system::in_place_value, std::move(stream));
+}
+
+asio::awaitable<boost::system::error_code> write(beast::tcp_stream& s, std::span<const std::byte> bytes) {
+    s.expires_after(kIoTimeout);
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(bytes.data(), bytes.size()),
+                                              asio::as_tuple(asio::use_awaitable));
+    co_return ec;
+}
+
+asio::awaitable<boost::system::error_code> write_text(beast::tcp_stream& s, const std::string& text) {
+    co_return co_await write(s, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+// Streams `doc` exactly; a source longer or shorter than its size is an error.
+asio::awaitable<std::optional<std::string>> stream_document(beast::tcp_stream& s, const StreamDocument& doc) {
+    std::uint64_t sent = 0;
+    for (;;) {
+        auto chunk = co_await doc.body->next();
+        if (!chunk) co_return "reading the document failed: " + chunk.error().message();
+        if (chunk->empty()) break;
+        sent += chunk->size();
+        if (auto ec = co_await write(s, *chunk)) co_return "sending the document failed: " + ec.message();
+    }
+    if (sent != doc.size) co_return fmt::format("the document has {} bytes, not {}", sent, doc.size);
+    co_return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<StreamResult> send_lpd(asio::any_io_executor ex, const PrinterUri& uri, const StreamJob& job) {
+    auto opened = co_await open(ex, uri);
+    if (!opened) co_return StreamResult(opened.error());
+    beast::tcp_stream& s = *opened;
+    const std::string queue = uri.path.substr(1);
+    const unsigned number = next_job_number();
+    const std::string host = local_host();
+    auto ack = [&](std::string_view what) -> asio::awaitable<std::optional<std::string>> {
+        std::byte b{1};
+        s.expires_after(kIoTimeout);
+        auto [ec, n] = co_await asio::async_read(s, asio::buffer(&b, 1), asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return fmt::format("no acknowledgement for {}: {}", what, ec.message());
+        if (b != std::byte{0}) co_return fmt::format("the LPD server refused {} (code {})", what, static_cast<int>(b));
+        co_return std::nullopt;
+    };
+    auto fail = [](std::string why) { return StreamResult(ClientError{std::move(why), true}); };
+
+    if (auto ec = co_await write_text(s, "\x02" + field(queue, 127) + "\n")) co_return fail("sending: " + ec.message());
+    if (auto e = co_await ack("the queue " + queue)) co_return fail(*e);
+
+    static constexpr std::string_view letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    if (job.documents.empty() || job.documents.size() > letters.size()) co_return fail("no document, or too many");
+    std::vector<std::string> data_names;
+    std::string control = "H" + host + "\nP" + field(job.user.empty() ? "anonymous" : job.user, 31) + "\n";
+    if (!job.title.empty()) control += "J" + field(job.title, 99) + "\n";
+    for (std::size_t i = 0; i < job.documents.size(); ++i) {
+        data_names.push_back(fmt::format("df{}{:03}{}", letters[i], number, host));
+        control += "l" + data_names.back() + "\n";
+        const std::string& n = job.documents[i].name.empty() ? job.title : job.documents[i].name;
+        if (!n.empty()) control += "N" + field(n, 131) + "\n";
+    }
+    for (const auto& n : data_names) control += "U" + n + "\n";
+    const std::string control_name = fmt::format("cfA{:03}{}", number, host);
+
+    auto send_control = [&]() -> asio::awaitable<std::optional<std::string>> {
+        if (auto ec = co_await write_text(s, fmt::format("\x02{} {}\n", control.size(), control_name)))
+            co_return "sending: " + ec.message();
+        if (auto e = co_await ack("the control file")) co_return e;
+        if (auto ec = co_await write_text(s, control + std::string(1, '\0'))) co_return "sending: " + ec.message();
+        co_return co_await ack("the control file's data");
+    };
+    auto send_data = [&]() -> asio::awaitable<std::optional<std::string>> {
+        for (std::size_t i = 0; i < job.documents.size(); ++i) {
+            const auto& doc = job.documents[i];
+            if (auto ec = co_await write_text(s, fmt::format("\x03{} {}\n", doc.size, data_names[i])))
+                co_return "sending: " + ec.message();
+            if (auto e = co_await ack("a data file")) co_return e;
+            if (auto e = co_await stream_document(s, doc)) co_return e;
+            if (auto ec = co_await write_text(s, std::string(1, '\0'))) co_return "sending: " + ec.message();
+            if (auto e = co_await ack("a data file's data")) co_return e;
+        }
+        co_return std::nullopt;
+    };
+    const bool data_first = option(uri, "order", "data");
+    if (data_first) {
+        if (auto e = co_await send_data()) co_return fail(*e);
+        if (auto e = co_await send_control()) co_return fail(*e);
+    } else {
+        if (auto e = co_await send_control()) co_return fail(*e);
+        if (auto e = co_await send_data()) co_return fail(*e);
+    }
+    boost::system::error_code ec;
+    s.socket().shutdown(tcp::socket::shutdown_both, ec);
+    co_return StreamResult(StreamReceipt{fmt::format("lpd:{:03}", number), true,
+                                         fmt::format("accepted by the LPD server as job {:03}", number)});
+}
+
+asio::awaitable<StreamResult> send_socket(asio::any_io_executor ex, const PrinterUri& uri, const StreamJob& job) {
+    auto opened = co_await open(ex, uri);
+    if (!opened) co_return StreamResult(opened.error());
+    beast::tcp_stream& s = *opened;
+    auto fail = [](std::string why) { return StreamResult(ClientError{std::move(why), true}); };
+    const bool pjl = option(uri, "pjl", "on");
+    const std::string uel = "\x1b%-12345X";
+    if (pjl) {
+        std::string head = uel + "@PJL JOB NAME=\"" + field(job.title, 80) + "\"\r\n";
+        std::string user = field(job.user, 80);
+        for (char& c : user)
+            if (c == '"') c = '\'';
+        head += "@PJL SET USERNAME=\"" + user + "\"\r\n";
+        if (auto ec = co_await write_text(s, head)) co_return fail("sending: " + ec.message());
+    }
+    for (const auto& doc : job.documents)
+        if (auto e = co_await stream_document(s, doc)) co_return fail(*e);
+    if (pjl) {
+        if (auto ec = co_await write_text(s, uel + "@PJL EOJ\r\n" + uel)) co_return fail("sending: " + ec.message());
+    }
+    boost::system::error_code ec;
+    s.socket().shutdown(tcp::socket::shutdown_send, ec);
+    // The printer closes when it has the job; what it sends meanwhile is status, read and dropped.
+    std::array<std::byte, 4096> sink;
+    s.expires_after(kIoTimeout);
+    for (;;) {
+        auto [rec, n] = co_await s.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+        if (rec == asio::error::eof)
+            co_return StreamResult(StreamReceipt{"socket", true, "sent over 9100; the printer closed the connection"});
+        if (rec) break;
+    }
+    co_return StreamResult(StreamReceipt{"socket", false,
+                                         "sent over 9100; the printer did not close the connection in time "
+                                         "(delivery unconfirmed)"});
+}
+
+}  // namespace pg::output
