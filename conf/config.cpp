@@ -786,9 +786,9 @@ std::string suggestion(std::string_view word, const Range& candidates) {
 // ---------------------------------------------------------------------------------------
 // Validation
 
-constexpr std::array<std::string_view, 12> top_keys{
+constexpr std::array<std::string_view, 13> top_keys{
     "state_dir", "control_socket", "master_key_file", "listen", "queues",
-    "default_queue", "printers", "spool", "log", "limits", "tls", "auth"};
+    "default_queue", "printers", "spool", "log", "limits", "tls", "auth", "peer_owners"};
 constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
 constexpr std::array<std::string_view, 5> queue_keys{"description", "mode", "printer", "auth", "operators"};
 constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
@@ -933,6 +933,7 @@ public:
         limits(*top, cfg);
         tls(*top, cfg);
         auth(*top, cfg);
+        peer_owners(*top, cfg);
         raw_queues();
         duplicate_addresses();
     }
@@ -1525,6 +1526,54 @@ private:
             r_.error(basic_auth_.front(), "auth.users_file",
                      "a queue has auth: basic, so auth.users_file must name the users file "
                      "(name:argon2id lines, see docs/authentication.md)");
+    }
+
+    // peer_owners: {NETWORK: user}; NETWORK is an address or ADDRESS/PREFIX.
+    void peer_owners(const Value& top, Config& cfg) {
+        const Entry* e = find_entry(top, "peer_owners");
+        if (e == nullptr || e->value.kind == Kind::null) return;
+        if (e->value.kind != Kind::map) {
+            error(e->value, "peer_owners", "expected a map from network (like 192.0.2.0/24) to user, got " +
+                                               describe(e->value));
+            return;
+        }
+        for (const auto& entry : e->value.entries) {
+            const std::string path = join_path("peer_owners", entry.key);
+            PeerOwner o;
+            o.network = entry.key;
+            std::string_view text = entry.key;
+            const std::string addr(text.substr(0, text.find('/')));
+            unsigned char bin[16] = {};
+            const bool v4 = ::inet_pton(AF_INET, addr.c_str(), bin) == 1;
+            const bool v6 = !v4 && ::inet_pton(AF_INET6, addr.c_str(), bin) == 1;
+            unsigned max = v6 ? 128 : 32;
+            unsigned prefix = max;
+            bool ok = v4 || v6;
+            if (ok && text.find('/') != std::string_view::npos) {
+                std::string_view p = text.substr(text.find('/') + 1);
+                ok = !p.empty() && p.size() <= 3 && std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
+                if (ok) prefix = static_cast<unsigned>(std::stoul(std::string(p)));
+                ok = ok && prefix <= max;
+            }
+            if (!ok) {
+                r_.error(entry.key_origin, path, "bad network " + quote(entry.key) +
+                                                     " (expected an address or ADDRESS/PREFIX like 192.0.2.0/24)");
+                continue;
+            }
+            char norm[INET6_ADDRSTRLEN] = {};
+            ::inet_ntop(v4 ? AF_INET : AF_INET6, bin, norm, sizeof norm);
+            o.address = norm;
+            o.prefix = prefix;
+            auto user = scalar(entry.value, path, "a user name");
+            if (!user || user->empty()) {
+                if (user) error(entry.value, path, "the user name is empty");
+                continue;
+            }
+            o.user = *user;
+            cfg.peer_owners.push_back(std::move(o));
+        }
+        std::stable_sort(cfg.peer_owners.begin(), cfg.peer_owners.end(),
+                         [](const PeerOwner& x, const PeerOwner& y) { return x.prefix > y.prefix; });
     }
 
     void raw_queues() {

@@ -122,6 +122,17 @@ struct TlsConfig {
     friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
+// Owner of a job whose protocol names none (raw 9100 without PJL, LPD without a P
+// line): the user of the most specific network containing the peer's address.
+struct PeerOwner {
+    std::string network;   // as written: "192.0.2.0/24", "2001:db8::/32", "192.0.2.7"
+    std::string address;   // the network address, normalised text
+    unsigned prefix = 0;   // prefix length (32/128 for a single address)
+    std::string user;
+
+    friend bool operator==(const PeerOwner&, const PeerOwner&) = default;
+};
+
 struct AuthConfig {
     // name:PHC lines (docs/authentication.md); required when a queue has auth: basic.
     // Relative paths resolve like state_dir. Read by the daemon at start and on SIGHUP.
@@ -146,6 +157,7 @@ struct Config {
     LimitsConfig limits;
     TlsConfig tls;
     AuthConfig auth;
+    std::vector<PeerOwner> peer_owners;  // most specific first
 };
 
 struct Diagnostic {

@@ -253,7 +253,8 @@ asio::awaitable<void> Session::receive_job(const lpd::Command& cmd) {
                 meta.queue = queue;
                 meta.peer = peer_;
                 meta.protocol = "lpd";
-                meta.user = socket_.remote_endpoint().address().to_string();
+                boost::system::error_code peer_ec;
+                meta.user = service::owner_for_peer(gw_.config(), socket_.remote_endpoint(peer_ec).address());
                 auto begun = gw_.spool().begin_job(std::move(meta));
                 if (!begun) {
                     refuse("job refused: " + begun.error().message());

@@ -89,7 +89,7 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
     }
     spool::JobMeta meta;
     meta.queue = queue;
-    meta.user = remote.address().to_string();
+    meta.user = service::owner_for_peer(*cfg, remote.address());
     meta.peer = peer;
     meta.protocol = "raw";
     meta.document_format = "application/octet-stream";

@@ -6,6 +6,9 @@
 #include <memory>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include "conf/config.hpp"
 
 #include "gateway/log/log.hpp"
 #include "gateway/spool/spool.hpp"
@@ -19,5 +22,9 @@ namespace pg::service {
 boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::Gateway& gw,
                                                                          std::unique_ptr<spool::JobWriter> writer,
                                                                          const log::Fields& fields);
+
+// The owner of a job whose protocol names none: the user peer_owners maps the
+// peer's network to (most specific first), else the peer's address as text.
+std::string owner_for_peer(const conf::Config& config, const boost::asio::ip::address& peer);
 
 }  // namespace pg::service

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from conftest import Daemon, send_raw, wait_until
+from conftest import DEFAULT_CONFIG, Daemon, send_raw, wait_until
 
 MARKER = b"PG-PLAINTEXT-MARKER-4b1d"
 
@@ -338,3 +338,18 @@ def test_pjl_header_names_owner_and_title_and_bytes_stay(daemon):
     assert daemon.cat(jobs[0]["id"]).stdout == body
     # Without PJL the owner is the peer address.
     assert jobs[1]["user"] == "127.0.0.1" and jobs[1]["name"] == ""
+
+
+def test_peer_owners_name_the_owner_of_raw_jobs_without_pjl(tmp_root):
+    d = Daemon(tmp_root, DEFAULT_CONFIG + "peer_owners:\n  127.0.0.0/8: frontdesk\n  127.0.0.2: kiosk\n").start()
+    port = d.raw_port()
+    assert send_raw(port, b"from 127.0.0.1")
+    s = socket.socket()
+    s.bind(("127.0.0.2", 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"from 127.0.0.2")
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(1) == b""
+    s.close()
+    owners = [j["user"] for j in sorted(d.jobs(), key=lambda j: j["id"])]
+    assert owners == ["frontdesk", "kiosk"]

@@ -465,6 +465,18 @@ TEST_CASE("queue auth and the users file", "[conf][queues][auth]") {
     CHECK(error("auth: {users: x}\n") == "t.yaml:1:8: unknown key 'users' in 'auth'");
 }
 
+TEST_CASE("peer owners", "[conf][owners]") {
+    const Config c = ok("peer_owners:\n  10.0.0.0/8: branch\n  10.1.2.3: kiosk\n  '2001:db8::/32': v6user\n");
+    REQUIRE(c.peer_owners.size() == 3);
+    CHECK(c.peer_owners[0].user == "kiosk");  // most specific first
+    CHECK(c.peer_owners[0].prefix == 32);
+    CHECK(c.peer_owners[1].address == "2001:db8::");
+    CHECK(error("peer_owners:\n  10.0.0.0/33: x\n") ==
+          "t.yaml:2:3: bad network '10.0.0.0/33' (expected an address or ADDRESS/PREFIX like 192.0.2.0/24)");
+    CHECK(error("peer_owners:\n  printers: x\n") ==
+          "t.yaml:2:3: bad network 'printers' (expected an address or ADDRESS/PREFIX like 192.0.2.0/24)");
+}
+
 TEST_CASE("default_queue rules", "[conf][queues]") {
     CHECK(ok("queues:\n  only: {}\n").default_queue == "only");
     CHECK(error("log: {level: info}\nqueues:\n  a: {}\n  b: {}\n") ==
