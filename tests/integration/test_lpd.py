@@ -304,3 +304,48 @@ def test_9100_client_to_a_socat_sink_is_byte_exact(tmp_root, docs):
         if sink.poll() is None:
             sink.kill()
             sink.wait()
+
+
+def test_a_thousand_connections_at_once_past_the_limit(tmp_root):
+    """1,000 LPD connections opened at once against limits.max_connections: 200:
+    the ones past the limit are closed at accept, the daemon keeps serving, and a
+    job sent afterwards lands."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    d = Daemon(tmp_root, CONFIG.replace("  idle_timeout: 2s\n", "  idle_timeout: 30s\n  max_connections: 200\n")).start()
+    port = [l for l in d.status()["listeners"] if l["protocol"] == "lpd"][0]["port"]
+    socks = []
+    try:
+        for _ in range(1000):
+            s = socket.socket()
+            s.settimeout(30)
+            s.connect(("127.0.0.1", port))
+            socks.append(s)
+        # Refused ones are closed by the daemon: a read sees EOF or a reset.
+        def refused_count():
+            n = 0
+            for s in socks:
+                s.setblocking(False)
+                try:
+                    if s.recv(1) == b"":
+                        n += 1
+                except BlockingIOError:
+                    pass
+                except ConnectionResetError:
+                    n += 1
+            return n
+        wait_until(lambda: refused_count() >= 790, timeout=60, what="connections past the limit to be closed")
+    finally:
+        for s in socks:
+            s.close()
+    wait_until(lambda: d.status()["connections"] <= 1, timeout=60, what="the connections to go")
+    assert "EVENT=connection_refused" in d.log_text()
+    c = Client(port)
+    assert c.command(b"\x02lp\n")
+    assert c.file(2, b"cfA001client", control())
+    assert c.file(3, b"dfA001h", b"after the storm")
+    c.close()
+    (job,) = d.jobs()
+    assert d.cat(job["id"]).stdout == b"after the storm"
