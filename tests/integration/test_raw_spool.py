@@ -353,3 +353,20 @@ def test_peer_owners_name_the_owner_of_raw_jobs_without_pjl(tmp_root):
     s.close()
     owners = [j["user"] for j in sorted(d.jobs(), key=lambda j: j["id"])]
     assert owners == ["frontdesk", "kiosk"]
+
+
+def test_cupsd_pjl_driver_to_9100_names_owner_and_title(tmp_root, docs):
+    """A private cupsd queue with a PJL PDF driver (cups-filters' HP CM3530 PPD)
+    printing with CUPS's socket backend to printgate's 9100 port: the job's owner
+    and title come from the PJL header the driver writes."""
+    from conftest import PrivateCupsd
+    d = Daemon(tmp_root).start()
+    cups = PrivateCupsd(tmp_root).start()
+    ppd = "/usr/share/ppd/cupsfilters/HP-Color_LaserJet_CM3530_MFP-PDF.ppd"
+    cups.run("lpadmin", "-p", "pjl", "-E", "-v", f"socket://127.0.0.1:{d.raw_port()}/?snmp=false", "-P", ppd)
+    cups.run("lp", "-d", "pjl", "-U", "erin", "-t", "Board minutes", os.path.join(docs, "document-a4.pdf"))
+    wait_until(lambda: len(d.jobs()) == 1 and d.jobs()[0]["user"] == "erin", timeout=120,
+               what="the PJL job from cupsd")
+    (job,) = d.jobs()
+    assert job["name"] == "Board minutes"
+    assert d.cat(job["id"]).stdout.startswith(b"\x1b%-12345X@PJL")
