@@ -212,7 +212,7 @@ asio::awaitable<void> cmd_send(app::Gateway& gw, Conn& c, std::uint64_t id, cons
         }
     } else if (!cfg->printers.count(target) && !output::parse_printer_uri(target)) {
         co_await send(c, error_frame("bad_request", "'" + target +
-                                                        "' is neither a configured printer nor an ipp:// or ipps:// URI"));
+                                                        "' is neither a configured printer nor an ipp://, ipps://, lpd:// or socket:// URI"));
         co_return;
     }
     spool::Transition t;

@@ -402,8 +402,7 @@ asio::awaitable<void> Session::remove_jobs(const lpd::Command& cmd) {
         t.reason = "job-canceled-by-user";
         t.message = "removed over LPD by its owner";
         t.event = "job_canceled";
-        auto r = co_await run_blocking(gw_.pool(), [this, id, &t] { return gw_.spool().transition(id, t); });
-        if (r) gw_.forwarder().finished(id);
+        co_await run_blocking(gw_.pool(), [this, id, &t] { return gw_.spool().transition(id, t); });
     }
     co_await reply(std::string_view(&kAck, 1));
 }

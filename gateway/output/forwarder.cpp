@@ -206,10 +206,6 @@ void Forwarder::stop() {
         w->wake.cancel();
         if (w->client) w->client->close();
     }
-    // Waiters hear "not done" (id 0): the job is sent at the next start.
-    auto waiters = std::move(waiters_);
-    waiters_.clear();
-    for (auto& [id, done] : waiters) done(spool::JobRecord{});
 }
 
 void Forwarder::pause(const std::string& queue) { paused_.insert(queue); }
@@ -238,32 +234,6 @@ std::vector<DestinationStatus> Forwarder::statuses() const {
     std::vector<DestinationStatus> out;
     for (const auto& [route, w] : workers_) out.push_back(w->status);
     return out;
-}
-
-void Forwarder::when_done(std::uint64_t id, std::function<void(const spool::JobRecord&)> done) {
-    auto rec = gw_.spool().find(id);
-    if (!rec || spool::is_final(rec->state)) {
-        if (rec) done(*rec);
-        else {
-            spool::JobRecord gone;
-            gone.id = id;
-            gone.state = JobState::aborted;
-            done(gone);
-        }
-        return;
-    }
-    waiters_.emplace(id, std::move(done));
-}
-
-void Forwarder::finished(std::uint64_t id) {
-    auto range = waiters_.equal_range(id);
-    if (range.first == range.second) return;
-    auto rec = gw_.spool().find(id);
-    std::vector<std::function<void(const spool::JobRecord&)>> calls;
-    for (auto it = range.first; it != range.second; ++it) calls.push_back(std::move(it->second));
-    waiters_.erase(range.first, range.second);
-    spool::JobRecord copy = rec ? *rec : spool::JobRecord{};
-    for (auto& c : calls) c(copy);
 }
 
 Forwarder::Destination Forwarder::resolve(const std::string& route) const {
@@ -299,7 +269,6 @@ std::optional<spool::JobRecord> Forwarder::next_job(const std::string& route) co
 
 asio::awaitable<spool::Result<spool::JobRecord>> Forwarder::change(std::uint64_t id, spool::Transition t) {
     auto r = co_await net::run_blocking(gw_.pool(), [this, id, &t] { return gw_.spool().transition(id, t); });
-    if (r && spool::is_final(r->state)) finished(id);
     co_return r;
 }
 
@@ -443,7 +412,6 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                 auto pj = co_await client.call(ipp::client::print_job(caller, ticket), &body);
                 if (stopping_) co_return Outcome::stopped;
                 if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
-                    finished(id);
                     co_return Outcome::next;
                 }
                 if (!pj) co_return co_await back_to_pending("offline-report", pj.error().message);
@@ -533,7 +501,6 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     else sent = co_await send_socket(ex, target, sj);
     if (stopping_) co_return Outcome::stopped;
     if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
-        finished(id);
         co_return Outcome::next;
     }
     if (!sent) {
@@ -586,7 +553,6 @@ asio::awaitable<Forwarder::Outcome> Forwarder::follow(Worker& w, const spool::Jo
                     caller.request_id = next_request_id_++;
                     co_await client.call(ipp::client::cancel_job(caller, r));
                 }
-                finished(id);
                 co_return Outcome::next;
             }
             if (spool::is_final(now->state)) co_return Outcome::next;

@@ -70,12 +70,6 @@ public:
     DestinationStatus status(const std::string& route) const;
     std::vector<DestinationStatus> statuses() const;
 
-    // `done` runs (I/O thread) once job `id` is in a final state, at once when it
-    // already is. For printgatectl send.
-    void when_done(std::uint64_t id, std::function<void(const spool::JobRecord&)> done);
-    // Job `id` reached a final state outside a worker (Cancel-Job of a pending job):
-    // runs its when_done callbacks.
-    void finished(std::uint64_t id);
 
 private:
     struct Worker;
@@ -100,7 +94,6 @@ private:
     boost::asio::ssl::context tls_verify_;
     boost::asio::ssl::context tls_trust_;
     std::map<std::string, std::shared_ptr<Worker>> workers_;
-    std::multimap<std::uint64_t, std::function<void(const spool::JobRecord&)>> waiters_;
     std::int32_t next_request_id_ = 1;
     std::set<std::string> paused_;
     bool stopping_ = false;

@@ -723,7 +723,6 @@ asio::awaitable<void> IppService::cancel_job(Exchange& ex) {
     gw_.log().info({.event = "job_canceled", .job_id = rec->id, .queue = rec->meta.queue, .peer = ex.head.peer,
                     .proto = "ipp"},
                    "job canceled by its owner");
-    gw_.forwarder().finished(rec->id);
 }
 
 // Hold-Job (RFC 8011 §4.3.5): a job waiting for its printer goes back to held.

@@ -189,7 +189,7 @@ def test_printgatectl_send_reports_remote_job_and_impressions(tmp_root, docs):
     again = d.ctl("send", str(job_id), printer.uri, check=False)
     assert again.returncode == 1 and "is not held" in again.stderr
     other = print_named(d, "loose", pdf)
-    bad = d.ctl("send", str(other), "lpd://127.0.0.1/q", check=False)
+    bad = d.ctl("send", str(other), "smb://127.0.0.1/q", check=False)
     assert bad.returncode == 1 and "neither a configured printer" in bad.stderr
     usage = d.ctl("send", str(other), check=False)
     assert usage.returncode == 2

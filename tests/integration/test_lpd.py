@@ -209,6 +209,9 @@ def test_cups_lpd_backend_prints_with_owner_and_title(lpd, docs, options):
     r = subprocess.run([BACKEND, "17", "carol", "Budget 2027", "1", "", pdf], env=env, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+    # In mode=stream the backend closes without waiting for the last acknowledgement,
+    # so it may exit before the commit.
+    wait_until(lambda: len(lpd.jobs()) == 1, what="the job to be committed")
     (job,) = lpd.jobs()
     assert job["user"] == "carol" and job["name"] == "Budget 2027"
     with open(pdf, "rb") as f:
