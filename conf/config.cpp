@@ -792,7 +792,8 @@ constexpr std::array<std::string_view, 13> top_keys{
 constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
 constexpr std::array<std::string_view, 5> queue_keys{"description", "mode", "printer", "auth", "operators"};
 constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
-constexpr std::array<std::string_view, 5> printer_keys{"uri", "formats", "color", "duplex", "tls_verify"};
+constexpr std::array<std::string_view, 7> printer_keys{"uri",    "formats",  "color", "duplex",
+                                                       "tls_verify", "media", "resolutions"};
 constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
 constexpr std::array<std::string_view, 4> spool_keys{"max_job_size", "max_total_size", "min_free_space",
                                                      "job_history"};
@@ -1272,6 +1273,17 @@ private:
         }
     }
 
+    // A scalar or a list of scalars, as the items to check.
+    std::vector<const Value*> list_items(const Value& v, std::string_view path, std::string_view what) {
+        std::vector<const Value*> items;
+        if (v.kind == Kind::scalar) items.push_back(&v);
+        else if (v.kind == Kind::list)
+            for (const auto& item : v.items) items.push_back(&item);
+        else
+            error(v, path, "expected " + std::string(what) + " or a list of them, got " + describe(v));
+        return items;
+    }
+
     // One `true`/`false` setting.
     std::optional<bool> boolean(const Value& v, std::string_view path) {
         auto text = scalar(v, path, "true or false");
@@ -1362,6 +1374,34 @@ private:
                             ok = false;
                         } else {
                             printer.profile.formats.push_back(*text);
+                        }
+                    }
+                }
+                if (const Entry* m = find_entry(s, "media")) {
+                    const std::string media_path = join_path(path, "media");
+                    for (const Value* item : list_items(m->value, media_path, "a media name")) {
+                        auto text = scalar(*item, media_path, "a media name like iso_a4_210x297mm");
+                        if (text && media_size(*text)) printer.profile.media.push_back(*text);
+                        else {
+                            if (text)
+                                error(*item, media_path, "expected a PWG media name like iso_a4_210x297mm or "
+                                                         "na_letter_8.5x11in, got " + quote(*text));
+                            ok = false;
+                        }
+                    }
+                }
+                if (const Entry* r = find_entry(s, "resolutions")) {
+                    const std::string res_path = join_path(path, "resolutions");
+                    for (const Value* item : list_items(r->value, res_path, "a resolution in dpi")) {
+                        auto text = scalar(*item, res_path, "a resolution in dpi");
+                        int dpi = 0;
+                        bool good = text && !text->empty() && text->size() <= 4 &&
+                                    std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+                        if (good) dpi = std::stoi(*text);
+                        if (good && dpi >= 72 && dpi <= 4800) printer.profile.resolutions.push_back(dpi);
+                        else {
+                            if (text) error(*item, res_path, "expected a resolution from 72 to 4800 dpi, got " + quote(*text));
+                            ok = false;
                         }
                     }
                 }
@@ -1772,6 +1812,40 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
     std::string why;
     if (!endpoint_from(text, ep, why)) return std::nullopt;
     return ep;
+}
+
+std::optional<std::pair<int, int>> media_size(std::string_view name) {
+    const auto us = name.rfind('_');
+    if (us == std::string_view::npos || us == 0) return std::nullopt;
+    std::string_view dims = name.substr(us + 1);
+    int scale = 0;  // hundredths of mm per unit
+    if (dims.ends_with("mm")) scale = 100;
+    else if (dims.ends_with("in")) scale = 2540;
+    else return std::nullopt;
+    dims.remove_suffix(2);
+    const auto x = dims.find('x');
+    if (x == std::string_view::npos) return std::nullopt;
+    auto parse = [&](std::string_view t) -> int {
+        if (t.empty() || t.size() > 8) return 0;
+        double v = 0, frac = 0;
+        bool dot = false;
+        for (char c : t) {
+            if (c == '.' && !dot) {
+                dot = true;
+                frac = 1;
+            } else if (c >= '0' && c <= '9') {
+                if (dot) v += (c - '0') * (frac /= 10);
+                else v = v * 10 + (c - '0');
+            } else {
+                return 0;
+            }
+        }
+        const double h = v * scale;
+        return h >= 1 && h <= 1000000 ? static_cast<int>(h + 0.5) : 0;
+    };
+    const int w = parse(dims.substr(0, x)), l = parse(dims.substr(x + 1));
+    if (w == 0 || l == 0) return std::nullopt;
+    return std::make_pair(w, l);
 }
 
 std::string_view to_string(QueueAuth auth) {

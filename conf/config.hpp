@@ -42,6 +42,11 @@ struct PrinterProfile {
     std::vector<std::string> formats;
     bool color = true;
     bool duplex = true;
+    // PWG 5101.1 self-describing media names (iso_a4_210x297mm, na_letter_8.5x11in);
+    // the first is the default. Empty = A4, Letter, Legal, A5, A3.
+    std::vector<std::string> media;
+    // Resolutions in dpi (square); the highest is the default. Empty = 300 and 600.
+    std::vector<int> resolutions;
 
     friend bool operator==(const PrinterProfile&, const PrinterProfile&) = default;
 };
@@ -206,6 +211,11 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 std::optional<Endpoint> parse_endpoint(std::string_view text);
 
 std::string_view to_string(LogLevel level);
+
+// The size of a PWG 5101.1 self-describing media name ("iso_a4_210x297mm",
+// "na_letter_8.5x11in") in hundredths of millimetres; nullopt when the name does
+// not end in _WIDTHxHEIGHT{mm,in} or a dimension is 0 or over 10 m.
+std::optional<std::pair<int, int>> media_size(std::string_view name);
 // "info", "warn"/"warning", ... (case-insensitive) -> level. nullopt when unknown.
 std::optional<LogLevel> parse_log_level(std::string_view text);
 

@@ -118,6 +118,22 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     auto want = [&](std::string_view n) { return w(n); };
     if (want("charset-configured")) g.add_charset("charset-configured", "utf-8");
     if (want("charset-supported")) g.add_charset("charset-supported", "utf-8");
+    // Media and resolutions: the profile's, else the defaults.
+    std::vector<Media> media(kMedia.begin(), kMedia.end());
+    if (p.profile != nullptr && !p.profile->media.empty()) {
+        media.clear();
+        for (const auto& name : p.profile->media)
+            if (auto size = conf::media_size(name)) media.push_back({name, size->first, size->second});
+    }
+    std::vector<ipp::Resolution> resolutions{{300, 300}, {600, 600}};
+    if (p.profile != nullptr && !p.profile->resolutions.empty()) {
+        resolutions.clear();
+        for (int dpi : p.profile->resolutions) resolutions.push_back({dpi, dpi});
+    }
+    const ipp::Resolution best = *std::max_element(
+        resolutions.begin(), resolutions.end(), [](const ipp::Resolution& a, const ipp::Resolution& b) {
+            return a.x < b.x;
+        });
     const bool color = p.profile == nullptr || p.profile->color;
     const bool duplex = p.profile == nullptr || p.profile->duplex;
     if (want("color-supported")) g.add_boolean("color-supported", color);
@@ -153,22 +169,27 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("media-top-margin-supported")) g.add_integers("media-top-margin-supported", {423});
     if (want("media-col-database")) {
         std::vector<ipp::Collection> cols;
-        for (const auto& m : kMedia) cols.push_back(media_col(m, true));
+        for (const auto& m : media) cols.push_back(media_col(m, true));
         g.add_collections("media-col-database", cols);
     }
-    if (want("media-col-default")) g.add_collection("media-col-default", media_col(kMedia[0], true));
+    if (want("media-col-default")) g.add_collection("media-col-default", media_col(media[0], true));
     if (want("media-col-ready")) {
-        std::vector<ipp::Collection> cols{media_col(kMedia[0], true), media_col(kMedia[1], true)};
+        std::vector<ipp::Collection> cols;
+        for (std::size_t i = 0; i < media.size() && i < 2; ++i) cols.push_back(media_col(media[i], true));
         g.add_collections("media-col-ready", cols);
     }
     if (want("media-col-supported"))
         g.add_keywords("media-col-supported", {"media-bottom-margin", "media-left-margin", "media-right-margin",
                                                "media-size", "media-source", "media-top-margin", "media-type"});
-    if (want("media-default")) g.add_keyword("media-default", kMedia[0].name);
-    if (want("media-ready")) g.add_keywords("media-ready", {kMedia[0].name, kMedia[1].name});
+    if (want("media-default")) g.add_keyword("media-default", media[0].name);
+    if (want("media-ready")) {
+        std::vector<std::string_view> ready;
+        for (std::size_t i = 0; i < media.size() && i < 2; ++i) ready.push_back(media[i].name);
+        g.add_keywords("media-ready", ready);
+    }
     if (want("media-size-supported")) {
         std::vector<ipp::Collection> sizes;
-        for (const auto& m : kMedia) {
+        for (const auto& m : media) {
             ipp::Collection s;
             s.add_integer("x-dimension", m.width).add_integer("y-dimension", m.length);
             sizes.push_back(std::move(s));
@@ -180,7 +201,7 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("media-source-supported")) g.add_keywords("media-source-supported", {"auto"});
     if (want("media-supported")) {
         std::vector<std::string_view> names;
-        for (const auto& m : kMedia) names.push_back(m.name);
+        for (const auto& m : media) names.push_back(m.name);
         g.add_keywords("media-supported", names);
     }
     if (want("media-type-supported")) g.add_keywords("media-type-supported", {"stationery"});
@@ -214,11 +235,8 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("printer-make-and-model")) g.add_text("printer-make-and-model", "printgate print gateway");
     if (want("printer-more-info")) g.add_uri("printer-more-info", p.more_info);
     if (want("printer-name")) g.add_name("printer-name", p.queue);
-    if (want("printer-resolution-default")) g.add_resolution("printer-resolution-default", {600, 600});
-    if (want("printer-resolution-supported")) {
-        std::array<ipp::Resolution, 2> r{{{300, 300}, {600, 600}}};
-        g.add_resolutions("printer-resolution-supported", r);
-    }
+    if (want("printer-resolution-default")) g.add_resolution("printer-resolution-default", best);
+    if (want("printer-resolution-supported")) g.add_resolutions("printer-resolution-supported", resolutions);
     if (want("printer-state")) g.add_enum("printer-state", p.paused ? 5 : p.processing ? 4 : 3);
     if (want("printer-state-message"))
         g.add_text("printer-state-message",
@@ -236,10 +254,8 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("printer-up-time")) g.add_integer("printer-up-time", static_cast<std::int32_t>(p.now - p.up_since + 1));
     if (want("printer-uri-supported")) g.add_uri("printer-uri-supported", p.uri);
     if (want("printer-uuid")) g.add_uri("printer-uuid", p.uuid);
-    if (want("pwg-raster-document-resolution-supported")) {
-        std::array<ipp::Resolution, 2> r{{{300, 300}, {600, 600}}};
-        g.add_resolutions("pwg-raster-document-resolution-supported", r);
-    }
+    if (want("pwg-raster-document-resolution-supported"))
+        g.add_resolutions("pwg-raster-document-resolution-supported", resolutions);
     if (want("pwg-raster-document-sheet-back")) g.add_keyword("pwg-raster-document-sheet-back", "normal");
     if (want("pwg-raster-document-type-supported"))
     {
@@ -255,7 +271,11 @@ void add_printer_attributes(ipp::Group& g, const PrinterContext& p, const Wanted
     if (want("urf-supported")) {
         std::vector<std::string_view> urf{"V1.4", "CP1"};
         if (duplex) urf.push_back("DM1");
-        urf.insert(urf.end(), {"IS1", "MT1-2-3-4-5-6", "PQ3-4-5", "RS300-600"});
+        std::string rs = "RS";
+        for (std::size_t i = 0; i < resolutions.size(); ++i)
+            rs += (i ? "-" : "") + std::to_string(resolutions[i].x);
+        urf.insert(urf.end(), {"IS1", "MT1-2-3-4-5-6", "PQ3-4-5"});
+        urf.push_back(rs);
         if (color) urf.push_back("SRGB24");
         urf.push_back("W8");
         g.add_keywords("urf-supported", urf);

@@ -227,7 +227,8 @@ def test_ipptool_conformance_suite_on_a_direct_queue(tmp_root, docs, suite):
 def test_queue_advertises_its_printer_profile(tmp_root, docs):
     d = Daemon(tmp_root, config("ipp://127.0.0.1:9/ipp/print").replace(
         "    uri: ipp://127.0.0.1:9/ipp/print\n",
-        "    uri: ipp://127.0.0.1:9/ipp/print\n    formats: [application/pdf]\n    color: false\n    duplex: false\n")
+        "    uri: ipp://127.0.0.1:9/ipp/print\n    formats: [application/pdf]\n    color: false\n    duplex: false\n"
+        "    media: [na_letter_8.5x11in, iso_a4_210x297mm]\n    resolutions: [600, 1200]\n")
     ).start()
     ipptool(queue_uri(d, "direct"), os.path.join(HERE, "ipp", "pg-profile.test"), doc=os.path.join(docs, "color.jpg"))
     assert d.jobs() == []

@@ -418,6 +418,21 @@ TEST_CASE("printers and queue routing", "[conf][queues][printers]") {
     CHECK(ok("log: {level: info}\n").spool.job_history == std::chrono::hours(24));
 }
 
+TEST_CASE("printer media and resolutions", "[conf][printers]") {
+    const Config c = ok("printers:\n  p: {uri: 'ipp://h/p', media: [na_letter_8.5x11in, iso_a4_210x297mm], "
+                        "resolutions: [600, 1200]}\n");
+    CHECK(c.printers.at("p").profile.media == std::vector<std::string>{"na_letter_8.5x11in", "iso_a4_210x297mm"});
+    CHECK(c.printers.at("p").profile.resolutions == std::vector<int>{600, 1200});
+    CHECK(media_size("na_letter_8.5x11in") == std::make_pair(21590, 27940));
+    CHECK(media_size("iso_a4_210x297mm") == std::make_pair(21000, 29700));
+    CHECK(!media_size("a4"));
+    CHECK(!media_size("iso_a4_0x297mm"));
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/p', media: [a4]}\n") ==
+          "t.yaml:2:33: expected a PWG media name like iso_a4_210x297mm or na_letter_8.5x11in, got 'a4'");
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/p', resolutions: [10]}\n") ==
+          "t.yaml:2:39: expected a resolution from 72 to 4800 dpi, got '10'");
+}
+
 TEST_CASE("printer and routing errors", "[conf][queues][printers]") {
     CHECK(error("queues:\n  q: {mode: direct}\n") ==
           "t.yaml:2:3: queue 'q' has mode: direct but no printer to send its jobs to "
