@@ -786,12 +786,13 @@ std::string suggestion(std::string_view word, const Range& candidates) {
 // ---------------------------------------------------------------------------------------
 // Validation
 
-constexpr std::array<std::string_view, 13> top_keys{
+constexpr std::array<std::string_view, 14> top_keys{
     "state_dir", "control_socket", "master_key_file", "listen", "queues",
-    "default_queue", "printers", "spool", "log", "limits", "tls", "auth", "peer_owners"};
+    "default_queue", "printers", "spool", "log", "limits", "tls", "auth", "peer_owners", "lpd"};
 constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
 constexpr std::array<std::string_view, 5> queue_keys{"description", "mode", "printer", "auth", "operators"};
 constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
+constexpr std::array<std::string_view, 1> lpd_keys{"admin_peers"};
 constexpr std::array<std::string_view, 7> printer_keys{"uri",    "formats",  "color", "duplex",
                                                        "tls_verify", "media", "resolutions"};
 constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
@@ -935,6 +936,7 @@ public:
         tls(*top, cfg);
         auth(*top, cfg);
         peer_owners(*top, cfg);
+        lpd(*top, cfg);
         raw_queues();
         duplicate_addresses();
     }
@@ -974,6 +976,7 @@ private:
         else if (key == "limits") check_keys(sec, limits_keys, path);
         else if (key == "tls") check_keys(sec, tls_keys, path);
         else if (key == "auth") check_keys(sec, auth_keys, path);
+        else if (key == "lpd") check_keys(sec, lpd_keys, path);
     }
 
     std::optional<std::string> scalar(const Value& v, std::string_view path, std::string_view what) {
@@ -1582,6 +1585,46 @@ private:
             PeerOwner o;
             o.network = entry.key;
             std::string_view text = entry.key;
+            if (!network(text, o)) {
+                r_.error(entry.key_origin, path, "bad network " + quote(entry.key) +
+                                                     " (expected an address or ADDRESS/PREFIX like 192.0.2.0/24)");
+                continue;
+            }
+            auto user = scalar(entry.value, path, "a user name");
+            if (!user || user->empty()) {
+                if (user) error(entry.value, path, "the user name is empty");
+                continue;
+            }
+            o.user = *user;
+            cfg.peer_owners.push_back(std::move(o));
+        }
+        std::stable_sort(cfg.peer_owners.begin(), cfg.peer_owners.end(),
+                         [](const PeerOwner& x, const PeerOwner& y) { return x.prefix > y.prefix; });
+    }
+
+    // lpd.admin_peers: [NETWORK, ...]
+    void lpd(const Value& top, Config& cfg) {
+        const Value* sec = section(top, "lpd");
+        if (sec == nullptr) return;
+        const Entry* e = find_entry(*sec, "admin_peers");
+        if (e == nullptr) return;
+        for (const Value* item : list_items(e->value, "lpd.admin_peers", "a network like 192.0.2.0/24")) {
+            auto text = scalar(*item, "lpd.admin_peers", "a network like 192.0.2.0/24");
+            if (!text) continue;
+            PeerOwner o;
+            o.network = *text;
+            if (!network(*text, o)) {
+                error(*item, "lpd.admin_peers",
+                      "bad network " + quote(*text) + " (expected an address or ADDRESS/PREFIX like 192.0.2.0/24)");
+                continue;
+            }
+            cfg.lpd.admin_peers.push_back(std::move(o));
+        }
+    }
+
+    // "ADDRESS" or "ADDRESS/PREFIX" into o.address (normalised) and o.prefix.
+    static bool network(std::string_view text, PeerOwner& o) {
+        {
             const std::string addr(text.substr(0, text.find('/')));
             unsigned char bin[16] = {};
             const bool v4 = ::inet_pton(AF_INET, addr.c_str(), bin) == 1;
@@ -1595,25 +1638,13 @@ private:
                 if (ok) prefix = static_cast<unsigned>(std::stoul(std::string(p)));
                 ok = ok && prefix <= max;
             }
-            if (!ok) {
-                r_.error(entry.key_origin, path, "bad network " + quote(entry.key) +
-                                                     " (expected an address or ADDRESS/PREFIX like 192.0.2.0/24)");
-                continue;
-            }
+            if (!ok) return false;
             char norm[INET6_ADDRSTRLEN] = {};
             ::inet_ntop(v4 ? AF_INET : AF_INET6, bin, norm, sizeof norm);
             o.address = norm;
             o.prefix = prefix;
-            auto user = scalar(entry.value, path, "a user name");
-            if (!user || user->empty()) {
-                if (user) error(entry.value, path, "the user name is empty");
-                continue;
-            }
-            o.user = *user;
-            cfg.peer_owners.push_back(std::move(o));
+            return true;
         }
-        std::stable_sort(cfg.peer_owners.begin(), cfg.peer_owners.end(),
-                         [](const PeerOwner& x, const PeerOwner& y) { return x.prefix > y.prefix; });
     }
 
     void raw_queues() {

@@ -138,6 +138,14 @@ struct PeerOwner {
     friend bool operator==(const PeerOwner&, const PeerOwner&) = default;
 };
 
+// LPD policy. A remove-jobs (lprm) request may remove any job when it comes from
+// one of `admin_peers` (networks, as peer_owners keys); otherwise only the agent's own.
+struct LpdConfig {
+    std::vector<PeerOwner> admin_peers;  // `user` unused
+
+    friend bool operator==(const LpdConfig&, const LpdConfig&) = default;
+};
+
 struct AuthConfig {
     // name:PHC lines (docs/authentication.md); required when a queue has auth: basic.
     // Relative paths resolve like state_dir. Read by the daemon at start and on SIGHUP.
@@ -163,6 +171,7 @@ struct Config {
     TlsConfig tls;
     AuthConfig auth;
     std::vector<PeerOwner> peer_owners;  // most specific first
+    LpdConfig lpd;
 };
 
 struct Diagnostic {

@@ -388,12 +388,18 @@ asio::awaitable<void> Session::queue_state(const lpd::Command& cmd) {
     co_await reply(text);
 }
 
-// \5: the agent removes its own jobs among those the operands select (cancel,
-// kept in the history like an IPP Cancel-Job).
+// \5: the agent removes its own jobs among those the operands select, or any of
+// them from a peer in lpd.admin_peers (cancel, kept in the history like an IPP
+// Cancel-Job).
 asio::awaitable<void> Session::remove_jobs(const lpd::Command& cmd) {
+    boost::system::error_code ec;
+    const auto peer = socket_.remote_endpoint(ec).address();
+    const auto cfg = gw_.config_ptr();
+    const bool admin = !ec && std::any_of(cfg->lpd.admin_peers.begin(), cfg->lpd.admin_peers.end(),
+                                          [&](const conf::PeerOwner& n) { return service::in_network(n, peer); });
     std::vector<std::uint64_t> ids;
     gw_.spool().for_each([&](const spool::JobRecord& j) {
-        if (j.meta.queue != cmd.queue || spool::is_final(j.state) || j.meta.user != cmd.agent) return;
+        if (j.meta.queue != cmd.queue || spool::is_final(j.state) || (!admin && j.meta.user != cmd.agent)) return;
         if (lpd::selects(cmd.operands, j.meta.user, static_cast<std::uint32_t>(j.id))) ids.push_back(j.id);
     });
     for (auto id : ids) {

@@ -27,29 +27,33 @@ boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::G
     co_return committed;
 }
 
-std::string owner_for_peer(const conf::Config& config, const boost::asio::ip::address& peer_in) {
+bool in_network(const conf::PeerOwner& net_conf, const boost::asio::ip::address& peer_in) {
     auto peer = peer_in;
     if (peer.is_v6() && peer.to_v6().is_v4_mapped())
         peer = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, peer.to_v6());
-    for (const auto& o : config.peer_owners) {
-        boost::system::error_code ec;
-        auto net = boost::asio::ip::make_address(o.address, ec);
-        if (ec || net.is_v4() != peer.is_v4()) continue;
-        bool match = true;
-        if (peer.is_v4()) {
-            const auto a = peer.to_v4().to_uint(), b = net.to_v4().to_uint();
-            const std::uint32_t mask = o.prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - o.prefix);
-            match = (a & mask) == (b & mask);
-        } else {
-            const auto a = peer.to_v6().to_bytes(), b = net.to_v6().to_bytes();
-            for (unsigned bit = 0; bit < o.prefix && match; ++bit) {
-                const unsigned byte = bit / 8, shift = 7 - bit % 8;
-                match = ((a[byte] >> shift) & 1) == ((b[byte] >> shift) & 1);
-            }
-        }
-        if (match) return o.user;
+    boost::system::error_code ec;
+    auto net = boost::asio::ip::make_address(net_conf.address, ec);
+    if (ec || net.is_v4() != peer.is_v4()) return false;
+    if (peer.is_v4()) {
+        const auto a = peer.to_v4().to_uint(), b = net.to_v4().to_uint();
+        const std::uint32_t mask = net_conf.prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - net_conf.prefix);
+        return (a & mask) == (b & mask);
     }
-    return peer.to_string();
+    const auto a = peer.to_v6().to_bytes(), b = net.to_v6().to_bytes();
+    for (unsigned bit = 0; bit < net_conf.prefix; ++bit) {
+        const unsigned byte = bit / 8, shift = 7 - bit % 8;
+        if (((a[byte] >> shift) & 1) != ((b[byte] >> shift) & 1)) return false;
+    }
+    return true;
+}
+
+std::string owner_for_peer(const conf::Config& config, const boost::asio::ip::address& peer) {
+    for (const auto& o : config.peer_owners)
+        if (in_network(o, peer)) return o.user;
+    auto shown = peer;
+    if (shown.is_v6() && shown.to_v6().is_v4_mapped())
+        shown = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, shown.to_v6());
+    return shown.to_string();
 }
 
 }  // namespace pg::service

@@ -26,5 +26,7 @@ boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::G
 // The owner of a job whose protocol names none: the user peer_owners maps the
 // peer's network to (most specific first), else the peer's address as text.
 std::string owner_for_peer(const conf::Config& config, const boost::asio::ip::address& peer);
+// Whether `peer` (v4-mapped v6 counts as v4) is inside the network `net`.
+bool in_network(const conf::PeerOwner& net, const boost::asio::ip::address& peer);
 
 }  // namespace pg::service

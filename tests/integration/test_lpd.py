@@ -352,3 +352,26 @@ def test_a_thousand_connections_at_once_past_the_limit(tmp_root):
     c.close()
     (job,) = d.jobs()
     assert d.cat(job["id"]).stdout == b"after the storm"
+
+
+def test_admin_peers_may_remove_any_job(tmp_root):
+    d = Daemon(tmp_root, CONFIG + "lpd:\n  admin_peers: [127.0.0.2]\n").start()
+    port = [l for l in d.status()["listeners"] if l["protocol"] == "lpd"][0]["port"]
+    c = Client(port)
+    assert c.command(b"\x02lp\n")
+    assert c.file(2, b"cfA001client", control(user=b"alice"))
+    assert c.file(3, b"dfA001h", b"alice's")
+    c.close()
+    (job,) = d.jobs()
+
+    def remove(source):
+        s = socket.socket()
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"\x05lp operator %d\n" % job["id"])
+        s.recv(1)
+        s.close()
+    remove("127.0.0.1")  # not an admin peer: someone else's job stays
+    assert d.jobs()[0]["state"] == "pending-held"
+    remove("127.0.0.2")
+    assert d.jobs()[0]["state"] == "canceled"
