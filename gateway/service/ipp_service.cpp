@@ -186,9 +186,10 @@ asio::awaitable<net::HttpReply> IppService::dispatch(Exchange& ex) {
     // Target queue: from printer-uri (or the HTTP path), RFC 8011 §4.1.5.
     std::string path = uri_path(ex.request.printer_uri.value_or(ex.head.target));
     bool printer_less = cups_op || (!ex.request.printer_uri && ex.request.job_uri);
-    if (path.starts_with("/ipp/print/")) ex.queue = path.substr(11);
+    // The exact default paths first: "/ipp/print/" is the default queue, not queue "".
+    if (path == "/" || path == "/ipp/print" || path == "/ipp/print/" || path.empty()) ex.queue = cfg->default_queue;
+    else if (path.starts_with("/ipp/print/")) ex.queue = path.substr(11);
     else if (path.starts_with("/printers/")) ex.queue = path.substr(10);
-    else if (path == "/" || path == "/ipp/print" || path == "/ipp/print/" || path.empty()) ex.queue = cfg->default_queue;
     else if (path.starts_with("/jobs")) ex.queue = cfg->default_queue;
     if (!ex.queue.empty() && ex.queue.back() == '/') ex.queue.pop_back();
     if (!printer_less && !cfg->queues.count(ex.queue)) {
@@ -218,6 +219,12 @@ asio::awaitable<net::HttpReply> IppService::dispatch(Exchange& ex) {
         break;
     }
     co_return ipp_reply(ex.response, ex.close);
+}
+
+std::size_t IppService::discard_incoming() {
+    const std::size_t n = incoming_.size();
+    incoming_.clear();
+    return n;
 }
 
 void IppService::expire_incoming() {
@@ -508,6 +515,11 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
                 rec ? "job already has its document" : "no such job (or it timed out waiting for its document)");
         co_return;
     }
+    if (it->second.writer && it->second.writer->meta().user != ex.user &&
+        !is_operator(ex, it->second.writer->meta().queue)) {
+        ex.fail(Status::client_error_not_authorized, "only the job's owner may send its documents");
+        co_return;
+    }
     if (!ex.request.last_document) {
         ex.fail(Status::client_error_bad_request, "last-document is required");
         co_return;
@@ -708,7 +720,12 @@ asio::awaitable<std::optional<spool::JobRecord>> IppService::apply(Exchange& ex,
 
 asio::awaitable<void> IppService::cancel_job(Exchange& ex) {
     if (auto id = target_job(ex.request)) {
-        if (auto it = incoming_.find(*id); it != incoming_.end()) {
+        if (auto it = incoming_.find(*id); it != incoming_.end() && it->second.writer) {
+            const auto& m = it->second.writer->meta();
+            if (m.user != ex.user && !is_operator(ex, m.queue)) {
+                ex.fail(Status::client_error_not_authorized, "only the job's owner may cancel it");
+                co_return;
+            }
             incoming_.erase(it);
             co_return;
         }

@@ -35,6 +35,10 @@ public:
     ~IppService();
 
     boost::asio::awaitable<net::HttpReply> handle(const net::HttpRequestHead& head, net::BodySource& body);
+    // Drops every Create-Job job still waiting for its documents (their writers
+    // discard what they hold); returns how many. For the request-path fuzz
+    // harness, between inputs. Blocking file work: not on a busy I/O thread.
+    std::size_t discard_incoming();
 
 private:
     struct Incoming {

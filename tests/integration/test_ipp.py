@@ -56,7 +56,7 @@ def test_ipptool_suite(ipp_daemon, docs, suite):
 
 def test_printgate_basics_suite(ipp_daemon, docs):
     passed, failed, out = ipptool(docs, ipp_daemon.ipp_uri, os.path.join(HERE, "ipp", "pg-ipp-basics.test"))
-    assert failed == 0 and passed == 16, out
+    assert failed == 0 and passed == 21, out
     with open(os.path.join(docs, "document-a4.pdf"), "rb") as f:
         pdf = f.read()
     jobs = ipp_daemon.jobs()
