@@ -282,7 +282,10 @@ def test_printgatectl_send_over_lpd_and_9100_with_pjl(tmp_root, docs, order):
     from conftest import free_port
     third = ipp_print(sender, pdf, "carol", "Nowhere")
     r = sender.ctl("send", str(third), f"lpd://127.0.0.1:{free_port()}/lp", "--timeout", "3", check=False)
-    assert r.returncode == 1 and "pending" in r.stdout and "cannot connect" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 1 and "completed" not in r.stdout, r.stdout + r.stderr
+    # Between attempts it waits as pending and says why.
+    wait_until(lambda: any(j["id"] == third and j["state"] == "pending" and "cannot connect" in j.get("message", "")
+                           for j in sender.jobs()), what="the job to wait for its printer")
 
 
 def test_9100_client_to_a_socat_sink_is_byte_exact(tmp_root, docs):
