@@ -19,7 +19,6 @@
 #include "gateway/net/accept.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/net/raw_session.hpp"
-#include "gateway/output/forwarder.hpp"
 #include "gateway/service/intake.hpp"
 #include "protocols/ipp/format.hpp"
 #include "protocols/lpd/command.hpp"
@@ -345,16 +344,12 @@ asio::awaitable<void> Session::receive_job(const lpd::Command& cmd) {
             meta.attributes = "{\"copies\":" + std::to_string(std::min<std::uint64_t>(cf.total_copies() / cf.files.size(), 999)) + "}";
         const std::string job_queue = queue;
         log::Fields fields{.job_id = job.writer->id(), .queue = job_queue, .peer = peer_, .proto = "lpd"};
-        const auto qc = gw_.config_ptr();
-        if (auto q = qc->queues.find(queue); q != qc->queues.end() && q->second.mode == conf::QueueMode::direct)
-            job.writer->route_to(q->second.printer);
         auto committed = co_await service::finish_and_commit(gw_, std::move(job.writer), fields);
         job = Incoming{};
         if (!committed) {
             co_await reply(std::string_view(&kNak, 1));
             break;
         }
-        if (committed->state == spool::JobState::pending) gw_.forwarder().wake(committed->delivery.route);
         if (sub->until_eof || peer_gone || !co_await reply(std::string_view(&kAck, 1))) break;
     }
     if (job.writer || job.control) {

@@ -17,8 +17,11 @@ namespace pg::app { class Gateway; }
 
 namespace pg::service {
 
-// Seals and syncs the document on the blocking pool, then commits. On success the
-// job is durable and visible. On failure the job is gone and the error logged.
+// Seals and syncs the document on the blocking pool, then commits. A job for a
+// `mode: direct` queue is committed already routed to the queue's printer (unless
+// its job-hold-until asks for a hold) and its forwarding worker is woken. On
+// success the job is durable and visible. On failure the job is gone and the
+// error logged.
 boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::Gateway& gw,
                                                                          std::unique_ptr<spool::JobWriter> writer,
                                                                          const log::Fields& fields);

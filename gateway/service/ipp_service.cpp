@@ -368,25 +368,7 @@ spool::JobMeta job_meta(const ipp::Request& rq, const std::string& queue, const 
     return m;
 }
 
-// job-hold-until asked for at creation (kept in the job's attributes).
-bool holds(const spool::JobMeta& m) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(m.attributes, ec);
-    if (ec || !v.is_object()) return false;
-    auto* h = v.as_object().if_contains("job-hold-until");
-    return h && h->is_string() && h->as_string() != "no-hold";
-}
-
 }  // namespace
-
-// A direct queue routes the job to its printer in the commit itself, unless the
-// client asked to hold it (job-hold-until other than no-hold).
-void IppService::route_if_direct(spool::JobWriter& writer) const {
-    const auto cfg = gw_.config_ptr();
-    auto q = cfg->queues.find(writer.meta().queue);
-    if (q != cfg->queues.end() && q->second.mode == conf::QueueMode::direct && !holds(writer.meta()))
-        writer.route_to(q->second.printer);
-}
 
 // The documents of a multi-document job, into its metadata (the first part names
 // the job's format).
@@ -422,14 +404,12 @@ asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_p
                               writer->size() - start});
         set_parts(*writer, *parts);
     }
-    route_if_direct(*writer);
     auto committed = co_await finish_and_commit(gw_, std::move(writer), fields);
     if (!committed) {
         ex.fail(Status::server_error_temporary_error, committed.error().message());
         co_return;
     }
     const bool routed = committed->state == spool::JobState::pending;
-    if (routed) gw_.forwarder().wake(committed->delivery.route);
     auto& g = ex.response.add_job_group();
     g.add_integer("job-id", static_cast<std::int32_t>(committed->id))
         .add_uri("job-uri", ex.job_uri(committed->id))
@@ -448,9 +428,7 @@ asio::awaitable<void> IppService::commit_abandoned(std::unique_ptr<spool::JobWri
     gw_.log().info(fields, "no last document within {} s; committing the {} document(s) received",
                    std::chrono::duration_cast<std::chrono::seconds>(kIncomingTimeout).count(), parts.size());
     set_parts(*writer, parts);
-    route_if_direct(*writer);
-    auto committed = co_await finish_and_commit(gw_, std::move(writer), fields);
-    if (committed && committed->state == spool::JobState::pending) gw_.forwarder().wake(committed->delivery.route);
+    co_await finish_and_commit(gw_, std::move(writer), fields);
 }
 
 std::unique_ptr<spool::JobWriter> IppService::begin_job(Exchange& ex) {

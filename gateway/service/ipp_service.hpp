@@ -79,7 +79,6 @@ private:
     boost::asio::awaitable<bool> receive_document(Exchange& ex, spool::JobWriter& writer);
     boost::asio::awaitable<void> commit_abandoned(std::unique_ptr<spool::JobWriter> writer,
                                                   std::vector<spool::DocumentPart> parts);
-    void route_if_direct(spool::JobWriter& writer) const;
     void expire_incoming();
 
     app::Gateway& gw_;

@@ -256,3 +256,31 @@ def test_multi_document_job_prints_each_document(tmp_root, docs):
     assert all(k[1]["IPP_JOB_ORIGINATING_USER_NAME"] == "alice" for k in kept)
     show = json.loads(d.ctl("show", str(j["id"]), "--json").stdout)
     assert [p["format"] for p in show["documents"]] == ["application/pdf", "image/jpeg"]
+
+
+def test_raw_and_lpd_jobs_on_a_direct_queue_go_to_the_printer(tmp_root, docs):
+    """Routing a direct queue's jobs is part of every protocol's commit, not IPP's only."""
+    from conftest import send_raw
+    printer = TestPrinter(tmp_root).start()
+    d = Daemon(tmp_root, config(printer.uri).replace("  ipp: 127.0.0.1:0\n",
+                                                     "  ipp: 127.0.0.1:0\n  raw: [{address: 127.0.0.1:0, queue: direct}]\n"
+                                                     "  lpd: 127.0.0.1:0\n")).start()
+    ports = {l["protocol"]: l["port"] for l in d.status()["listeners"]}
+    with open(os.path.join(docs, "document-a4.pdf"), "rb") as f:
+        pdf = f.read()
+    assert send_raw(ports["raw"], pdf)
+    import socket
+    s = socket.create_connection(("127.0.0.1", ports["lpd"]), timeout=30)
+    cf = b"Hh\nPerin\nJBy LPD\nldfA001h\n"
+    for line, payload in ((b"\x02direct\n", None), (b"\x02%d cfA001h\n" % len(cf), cf), (b"\x03%d dfA001h\n" % len(pdf), pdf)):
+        s.sendall(line)
+        assert s.recv(1) == b"\0"
+        if payload is not None:
+            s.sendall(payload + b"\0")
+            assert s.recv(1) == b"\0"
+    s.close()
+    wait_until(lambda: len(d.jobs()) == 2 and all(j["state"] == "completed" for j in d.jobs()), timeout=60,
+               what="both jobs printed")
+    kept = printer.kept()
+    assert [sha(k[0]) for k in kept] == [sha(pdf), sha(pdf)]
+    assert sorted(k[1]["IPP_JOB_ORIGINATING_USER_NAME"] for k in kept) == ["127.0.0.1", "erin"]
