@@ -16,6 +16,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <fmt/format.h>
 
+#include "protocols/lpd/control_writer.hpp"
+
 namespace pg::output {
 
 namespace asio = boost::asio;
@@ -35,14 +37,12 @@ unsigned next_job_number() {
     return counter.fetch_add(1) % 1000;
 }
 
+// This machine's name, for the control file's H line (the writer cuts it to 31
+// bytes and sanitises it).
 std::string local_host() {
     char name[256] = {};
-    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "printgate";
-    std::string h(name);
-    // Control-file names must not carry separators.
-    for (char& c : h)
-        if (c == ' ' || c == '/' || c == '\n' || c == '\r') c = '_';
-    return h.substr(0, 31);
+    if (::gethostname(name, sizeof name - 1) != 0) return {};
+    return name;
 }
 
 // Control-file text: no newlines or NULs (names were sanitised at intake).
@@ -117,6 +117,8 @@ asio::awaitable<StreamResult> send_lpd(asio::any_io_executor ex, const PrinterUr
     const std::string queue = uri.path.substr(1);
     const unsigned number = next_job_number();
     const std::string host = local_host();
+    // CUPS's lpd backend keeps 15 bytes of the host in spool names ("dfA%03d%.15s").
+    const std::string spool = lpd::spool_host(host, 15);
     auto ack = [&](std::string_view what) -> asio::awaitable<std::optional<std::string>> {
         std::byte b{1};
         s.expires_after(kIoTimeout);
@@ -130,19 +132,27 @@ asio::awaitable<StreamResult> send_lpd(asio::any_io_executor ex, const PrinterUr
     if (auto ec = co_await write_text(s, "\x02" + field(queue, 127) + "\n")) co_return fail("sending: " + ec.message());
     if (auto e = co_await ack("the queue " + queue)) co_return fail(*e);
 
-    static constexpr std::string_view letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    if (job.documents.empty() || job.documents.size() > letters.size()) co_return fail("no document, or too many");
+    // The control file (RFC 1179 §7) and its §6.2 names come from the pure writer,
+    // which sanitises every name and keeps to the RFC's octet limits.
+    lpd::ControlFile control_job;
+    if (!host.empty()) control_job.host = host;
+    control_job.user = job.user.empty() ? std::string("anonymous") : job.user;
+    if (!job.title.empty()) control_job.job_name = job.title;
     std::vector<std::string> data_names;
-    std::string control = "H" + host + "\nP" + field(job.user.empty() ? "anonymous" : job.user, 31) + "\n";
-    if (!job.title.empty()) control += "J" + field(job.title, 99) + "\n";
     for (std::size_t i = 0; i < job.documents.size(); ++i) {
-        data_names.push_back(fmt::format("df{}{:03}{}", letters[i], number, host));
-        control += "l" + data_names.back() + "\n";
+        auto name = lpd::spool_file_name(false, i, number, spool);
+        if (!name) co_return fail("cannot name data file " + std::to_string(i + 1) + ": " + name.error().message);
+        data_names.push_back(*name);
         const std::string& n = job.documents[i].name.empty() ? job.title : job.documents[i].name;
-        if (!n.empty()) control += "N" + field(n, 131) + "\n";
+        control_job.files.push_back(
+            lpd::PrintFile{*name, 'l', 1, n.empty() ? std::nullopt : std::optional<std::string>(n)});
+        control_job.unlink.push_back(*name);
     }
-    for (const auto& n : data_names) control += "U" + n + "\n";
-    const std::string control_name = fmt::format("cfA{:03}{}", number, host);
+    if (data_names.empty()) co_return fail("the job has no document");
+    auto written = lpd::write_control_file(control_job);
+    if (!written) co_return fail("cannot write the control file: " + written.error().message);
+    const std::string control = std::move(*written);
+    const std::string control_name = *lpd::spool_file_name(true, 0, number, spool);
 
     auto send_control = [&]() -> asio::awaitable<std::optional<std::string>> {
         if (auto ec = co_await write_text(s, fmt::format("\x02{} {}\n", control.size(), control_name)))
@@ -185,11 +195,15 @@ asio::awaitable<StreamResult> send_socket(asio::any_io_executor ex, const Printe
     const bool pjl = option(uri, "pjl", "on");
     const std::string uel = "\x1b%-12345X";
     if (pjl) {
-        std::string head = uel + "@PJL JOB NAME=\"" + field(job.title, 80) + "\"\r\n";
-        std::string user = field(job.user, 80);
-        for (char& c : user)
-            if (c == '"') c = '\'';
-        head += "@PJL SET USERNAME=\"" + user + "\"\r\n";
+        // PJL strings end at the next '"': none may be inside.
+        auto quoted = [](std::string_view v) {
+            std::string out = field(v, 80);
+            for (char& c : out)
+                if (c == '"') c = '\'';
+            return out;
+        };
+        std::string head = uel + "@PJL JOB NAME=\"" + quoted(job.title) + "\"\r\n";
+        head += "@PJL SET USERNAME=\"" + quoted(job.user) + "\"\r\n";
         if (auto ec = co_await write_text(s, head)) co_return fail("sending: " + ec.message());
     }
     for (const auto& doc : job.documents)

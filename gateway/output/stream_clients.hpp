@@ -2,11 +2,12 @@
 // The LPD (RFC 1179) and raw 9100 clients: send one job's documents to a printer
 // or print server that speaks no IPP.
 //
-// Owns: one connection per job; the LPD control file (H, P, J, print and N lines),
-// job numbers 000-999 rotating, control file first (or data first with
-// ?order=data,control), waiting for each acknowledgement; 9100: stream, half-close,
-// wait for the printer's close, with an optional PJL job wrapper (?pjl=on) carrying
-// the owner and title. Must not: touch job states or retry (the forwarder does).
+// Owns: one connection per job; the LPD control file (H, P, J, print, U and N
+// lines, written by pg::lpd::write_control_file), job numbers 000-999 rotating,
+// control file first (or data first with ?order=data,control), waiting for each
+// acknowledgement; 9100: stream, half-close, wait for the printer's close, with an
+// optional PJL job wrapper (?pjl=on) carrying the owner and title.
+// Must not: touch job states or retry (the forwarder does).
 //
 // Deadlines: connect 15 s, each acknowledgement and each write 60 s, the 9100
 // printer's close 60 s after the half-close.

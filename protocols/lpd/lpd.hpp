@@ -9,8 +9,9 @@
 // The module is split by what the gateway reads, as house style lays out:
 //   command.hpp       daemon command line (§5) and receive-job subcommands (§6)
 //   control_file.hpp  control file (§7) -> typed job
+//   control_writer.hpp  typed job -> control file (§7), and §6.2 spool names
 //   reply.hpp         lpq-style queue state answers (§5.3, §5.4)
-// All three are pure: bytes in, values or a ParseError out, limits as parameters.
+// All four are pure: bytes in, values or a ParseError out, limits as parameters.
 #pragma once
 
 #include <cstddef>

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "protocols/lpd/control_file.hpp"
+#include "tests/fuzz/lpd_fuzz_input.hpp"
 #include "protocols/lpd/reply.hpp"
 #include "protocols/text/sanitize.hpp"
 
@@ -81,15 +82,10 @@ bool same_job(const ControlFile& a, const ControlFile& b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size == 0) return 0;
-    const std::uint8_t flags = data[0];
-    const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
-
-    ControlLimits limits;
-    if (flags & 0x01) limits.max_bytes = 256;
-    if (flags & 0x02) limits.max_lines = 8;
-    if (flags & 0x04) limits.max_line = 16;
-    if (flags & 0x08) limits.max_data_files = 2;
+    const auto input = pg::lpd::fuzz::split_control_input(data, size);
+    if (!input) return 0;
+    const ControlLimits& limits = input->limits;
+    const std::string_view bytes = input->bytes;
 
     const auto r = parse_control_file(bytes, limits);
     if (r.has_error()) {
