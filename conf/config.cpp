@@ -786,11 +786,16 @@ std::string suggestion(std::string_view word, const Range& candidates) {
 // ---------------------------------------------------------------------------------------
 // Validation
 
-constexpr std::array<std::string_view, 14> top_keys{
-    "state_dir", "control_socket", "master_key_file", "listen", "queues",
-    "default_queue", "printers", "spool", "log", "limits", "tls", "auth", "peer_owners", "lpd"};
-constexpr std::array<std::string_view, 4> listen_keys{"ipp", "ipps", "lpd", "raw"};
-constexpr std::array<std::string_view, 5> queue_keys{"description", "mode", "printer", "auth", "operators"};
+constexpr std::array<std::string_view, 15> top_keys{
+    "state_dir", "control_socket", "master_key_file", "listen", "queues", "default_queue", "printers", "spool",
+    "log", "limits", "tls", "auth", "peer_owners", "lpd", "upstream"};
+constexpr std::array<std::string_view, 5> listen_keys{"ipp", "ipps", "lpd", "raw", "admin"};
+constexpr std::array<std::string_view, 7> queue_keys{"description", "mode",         "printer",    "auth",
+                                                     "operators",   "server_queue", "on_recovery"};
+constexpr std::array<std::string_view, 13> upstream_keys{
+    "url",           "credentials_file", "ca_file",         "pinned_cert",     "gateway_id",
+    "probe_interval", "probe_timeout",   "fail_threshold",  "recover_threshold", "hold_down",
+    "request_timeout", "degraded_latency", "duplicate_window"};
 constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
 constexpr std::array<std::string_view, 1> lpd_keys{"admin_peers"};
 constexpr std::array<std::string_view, 7> printer_keys{"uri",    "formats",  "color", "duplex",
@@ -937,6 +942,7 @@ public:
         auth(*top, cfg);
         peer_owners(*top, cfg);
         lpd(*top, cfg);
+        upstream(*top, cfg);
         raw_queues();
         duplicate_addresses();
     }
@@ -977,6 +983,7 @@ private:
         else if (key == "tls") check_keys(sec, tls_keys, path);
         else if (key == "auth") check_keys(sec, auth_keys, path);
         else if (key == "lpd") check_keys(sec, lpd_keys, path);
+        else if (key == "upstream") check_keys(sec, upstream_keys, path);
     }
 
     std::optional<std::string> scalar(const Value& v, std::string_view path, std::string_view what) {
@@ -1136,8 +1143,12 @@ private:
     void listen(const Value& top, Config& cfg) {
         const Value* sec = section(top, "listen");
         if (sec == nullptr) return;
-        const std::array<std::pair<std::string_view, std::vector<Endpoint>*>, 4> lists{{
-            {"ipp", &cfg.listen.ipp}, {"ipps", &cfg.listen.ipps}, {"lpd", &cfg.listen.lpd}, {"raw", &cfg.listen.raw}}};
+        const std::array<std::pair<std::string_view, std::vector<Endpoint>*>, 5> lists{
+            {{"ipp", &cfg.listen.ipp},
+             {"ipps", &cfg.listen.ipps},
+             {"lpd", &cfg.listen.lpd},
+             {"raw", &cfg.listen.raw},
+             {"admin", &cfg.listen.admin}}};
         for (const auto& [name, list] : lists) {
             if (const Entry* e = find_entry(*sec, name))
                 listener(e->value, join_path("listen", name), name == "raw", *list);
@@ -1184,13 +1195,17 @@ private:
                 }
                 if (const Entry* m = find_entry(s, "mode")) {
                     const std::string mode_path = join_path(path, "mode");
-                    if (auto text = scalar(m->value, mode_path, "a queue mode (hold or direct)")) {
+                    if (auto text = scalar(m->value, mode_path, "a queue mode (hold, direct or server)")) {
                         if (*text == "hold") {
                             queue.mode = QueueMode::hold;
                         } else if (*text == "direct") {
                             queue.mode = QueueMode::direct;
+                        } else if (*text == "server") {
+                            queue.mode = QueueMode::server;
+                            server_queues_.push_back(m->value.origin);
                         } else {
-                            error(m->value, mode_path, "unknown mode " + quote(*text) + " (expected: hold, direct)");
+                            error(m->value, mode_path,
+                                  "unknown mode " + quote(*text) + " (expected: hold, direct, server)");
                             ok = false;
                         }
                     } else {
@@ -1262,6 +1277,7 @@ private:
                         else ok = false;
                     }
                 }
+                if (!server_settings(s, path, q.key_origin, queue)) ok = false;
                 if (queue.mode == QueueMode::direct && pr == nullptr) {
                     r_.error(q.key_origin, path,
                              "queue " + quote(q.key) + " has mode: direct but no printer to send its jobs to " +
@@ -1274,6 +1290,166 @@ private:
             }
             if (ok) cfg.queues.emplace(q.key, std::move(queue));
         }
+    }
+
+    // server_queue and on_recovery: only, and required, with mode: server.
+    bool server_settings(const Value& s, const std::string& path, const Origin& key_origin, QueueConfig& queue) {
+        bool ok = true;
+        const Entry* sq = find_entry(s, "server_queue");
+        const Entry* rec = find_entry(s, "on_recovery");
+        if (queue.mode != QueueMode::server) {
+            for (const Entry* e : {sq, rec}) {
+                if (e == nullptr) continue;
+                r_.error(e->key_origin, join_path(path, e->key),
+                         quote(e->key) + " applies only to queues with mode: server");
+                ok = false;
+            }
+            return ok;
+        }
+        if (sq == nullptr) {
+            r_.error(key_origin, path,
+                     "queue " + quote(queue.name) + " has mode: server but no server_queue " +
+                         "(the MyQ queue's URI, like server_queue: ipps://myq.example/printers/branch)");
+            return false;
+        }
+        const std::string sq_path = join_path(path, "server_queue");
+        if (auto text = scalar(sq->value, sq_path, "the server queue's URI")) {
+            std::string why;
+            if (text->rfind("socket://", 0) == 0) {
+                error(sq->value, sq_path, "a server queue is reached by ipp://, ipps:// or lpd://, not socket://");
+                ok = false;
+            } else if (!printer_uri_ok(*text, why)) {
+                error(sq->value, sq_path, "bad server queue URI " + quote(*text) + ": " + why);
+                ok = false;
+            } else {
+                queue.server_queue = *text;
+            }
+        } else {
+            ok = false;
+        }
+        if (rec != nullptr) {
+            const std::string rec_path = join_path(path, "on_recovery");
+            if (auto text = scalar(rec->value, rec_path, "keep_local or forward")) {
+                if (*text == "keep_local") queue.on_recovery = OnRecovery::keep_local;
+                else if (*text == "forward") queue.on_recovery = OnRecovery::forward;
+                else {
+                    error(rec->value, rec_path, "unknown on_recovery " + quote(*text) + " (expected: keep_local, forward)");
+                    ok = false;
+                }
+            } else {
+                ok = false;
+            }
+        }
+        return ok;
+    }
+
+    // A whole number in [min, max].
+    std::optional<unsigned> count(const Value& v, const std::string& path, unsigned min, unsigned max) {
+        const auto text = scalar(v, path, "a whole number");
+        if (!text) return std::nullopt;
+        const bool digits = !text->empty() && text->size() <= 9 &&
+                            std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+        const unsigned long n = digits ? std::stoul(*text) : 0;
+        if (!digits || n < min || n > max) {
+            error(v, path, std::string(path.substr(path.rfind('.') + 1)) + " must be a whole number from " +
+                               std::to_string(min) + " to " + std::to_string(max) + ", got " + quote(*text));
+            return std::nullopt;
+        }
+        return static_cast<unsigned>(n);
+    }
+
+    // upstream: the central server and the reachability monitor. Nothing is read here.
+    void upstream(const Value& top, Config& cfg) {
+        using namespace std::chrono_literals;
+        const Value* sec = section(top, "upstream");
+        UpstreamConfig& u = cfg.upstream;
+        if (sec != nullptr) {
+            if (const Entry* e = find_entry(*sec, "url")) {
+                if (auto text = scalar(e->value, "upstream.url", "an https:// URL")) {
+                    if (url_ok(*text)) {
+                        u.url = *text;
+                        while (u.url.size() > 8 && u.url.back() == '/') u.url.pop_back();
+                    } else {
+                        error(e->value, "upstream.url",
+                              "expected the server's https:// URL like https://myq.example:8093, got " + quote(*text));
+                    }
+                }
+            }
+            if (const Entry* e = find_entry(*sec, "credentials_file")) {
+                if (auto p = file_path(e->value, "upstream.credentials_file")) u.credentials_file = std::move(*p);
+            }
+            if (const Entry* e = find_entry(*sec, "ca_file")) {
+                if (auto p = file_path(e->value, "upstream.ca_file")) u.ca_file = std::move(*p);
+            }
+            if (const Entry* e = find_entry(*sec, "pinned_cert")) {
+                if (auto text = scalar(e->value, "upstream.pinned_cert", "sha256:HEX")) {
+                    std::string hex = *text;
+                    if (hex.rfind("sha256:", 0) == 0) hex = hex.substr(7);
+                    std::string clean;
+                    for (const char c : hex)
+                        if (c != ':') clean.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+                    const bool good = clean.size() == 64 && std::all_of(clean.begin(), clean.end(), [](char c) {
+                                          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                                      });
+                    if (good) u.pinned_cert = clean;
+                    else
+                        error(e->value, "upstream.pinned_cert",
+                              "expected the SHA-256 of the server certificate as sha256: and 64 hex digits, got " +
+                                  quote(*text));
+                }
+            }
+            if (const Entry* e = find_entry(*sec, "gateway_id")) {
+                if (auto text = scalar(e->value, "upstream.gateway_id", "this gateway's id")) {
+                    const bool good = !text->empty() && text->size() <= 64 &&
+                                      std::all_of(text->begin(), text->end(), [](char c) {
+                                          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                                                 c == '_' || c == '.';
+                                      });
+                    if (good) u.gateway_id = *text;
+                    else
+                        error(e->value, "upstream.gateway_id",
+                              "use 1-64 letters, digits, '-', '_' or '.', got " + quote(*text));
+                }
+            }
+            const std::array<std::tuple<std::string_view, std::chrono::milliseconds*, std::chrono::milliseconds,
+                                        std::chrono::milliseconds>,
+                             6>
+                durations{{{"probe_interval", &u.probe_interval, 100ms, 10min},
+                           {"probe_timeout", &u.probe_timeout, 100ms, 1min},
+                           {"hold_down", &u.hold_down, 0ms, 1h},
+                           {"request_timeout", &u.request_timeout, 100ms, 5min},
+                           {"degraded_latency", &u.degraded_latency, 1ms, 1min},
+                           {"duplicate_window", &u.duplicate_window, 0ms, 7 * 24h}}};
+            for (const auto& [key, target, min, max] : durations) {
+                if (const Entry* e = find_entry(*sec, key))
+                    if (auto d = duration(e->value, join_path("upstream", key), min, max)) *target = *d;
+            }
+            if (const Entry* e = find_entry(*sec, "fail_threshold"))
+                if (auto n = count(e->value, "upstream.fail_threshold", 1, 100)) u.fail_threshold = *n;
+            if (const Entry* e = find_entry(*sec, "recover_threshold"))
+                if (auto n = count(e->value, "upstream.recover_threshold", 1, 100)) u.recover_threshold = *n;
+            if (!u.url.empty()) {
+                if (u.credentials_file.empty() && find_entry(*sec, "credentials_file") == nullptr)
+                    error(*sec, "upstream.credentials_file",
+                          "upstream.url is set, so upstream.credentials_file must name the file with "
+                          "client_id: and client_secret: (never the secret inline)");
+                if (u.gateway_id.empty() && find_entry(*sec, "gateway_id") == nullptr)
+                    error(*sec, "upstream.gateway_id", "upstream.url is set, so upstream.gateway_id must name this gateway");
+            }
+        }
+        if (!server_queues_.empty() && u.url.empty() && (sec == nullptr || find_entry(*sec, "url") == nullptr))
+            r_.error(server_queues_.front(), "upstream.url",
+                     "a queue has mode: server, so upstream.url must name the central server");
+    }
+
+    static bool url_ok(std::string_view url) {
+        if (url.rfind("https://", 0) != 0) return false;
+        const std::string_view rest = url.substr(8);
+        const std::string_view authority = rest.substr(0, rest.find('/'));
+        if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+        return std::none_of(url.begin(), url.end(), [](char c) {
+            return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '?' || c == '#';
+        });
     }
 
     // A scalar or a list of scalars, as the items to check.
@@ -1693,6 +1869,7 @@ private:
     std::vector<std::string> declared_;  // every queue name written in `queues`, valid or not
     std::vector<std::string> printer_names_;  // every name written in `printers`, valid or not
     std::vector<Origin> basic_auth_;          // where queues ask for auth: basic
+    std::vector<Origin> server_queues_;       // where queues ask for mode: server
     Origin queues_key_;
 };
 
@@ -1883,10 +2060,15 @@ std::string_view to_string(QueueAuth auth) {
     return auth == QueueAuth::basic ? "basic" : "none";
 }
 
+std::string_view to_string(OnRecovery r) {
+    return r == OnRecovery::forward ? "forward" : "keep_local";
+}
+
 std::string_view to_string(QueueMode mode) {
     switch (mode) {
         case QueueMode::hold: return "hold";
         case QueueMode::direct: return "direct";
+        case QueueMode::server: return "server";
     }
     return "hold";
 }

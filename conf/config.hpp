@@ -33,7 +33,9 @@ struct Endpoint {
 
 // hold: committed jobs wait (pending-held) until released to the queue's printer.
 // direct: each committed job is routed to the queue's printer at once.
-enum class QueueMode { hold, direct };
+// server: while the upstream is reachable each committed job is forwarded to the
+// queue's server_queue; while it is not, jobs are held for release at the branch.
+enum class QueueMode { hold, direct, server };
 std::string_view to_string(QueueMode mode);
 
 // What a destination printer accepts; the queue's IPP printer object advertises it.
@@ -70,6 +72,11 @@ struct PrinterConfig {
 enum class QueueAuth { none, basic };
 std::string_view to_string(QueueAuth auth);
 
+// mode: server queues, jobs held while the upstream was offline: forward them when it
+// is back, or keep them for release here (the user may be at a printer already).
+enum class OnRecovery { keep_local, forward };
+std::string_view to_string(OnRecovery r);
+
 struct QueueConfig {
     std::string name;         // the key in the `queues` map
     std::string description;  // free text shown to admins
@@ -81,6 +88,10 @@ struct QueueConfig {
     // Users who may pause and resume the queue and act on anyone's jobs; honoured
     // only for users authenticated on an auth: basic queue.
     std::vector<std::string> operators;
+    // mode: server only. The central server's queue (ipp://, ipps:// or lpd://), and what
+    // happens to jobs held during an outage once the server is back.
+    std::string server_queue;
+    OnRecovery on_recovery = OnRecovery::keep_local;
 
     friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
@@ -92,6 +103,8 @@ struct ListenConfig {
     std::vector<Endpoint> ipps;
     std::vector<Endpoint> lpd;
     std::vector<Endpoint> raw;
+    // Plain HTTP /healthz and /metrics for monitoring; loopback unless you mean it.
+    std::vector<Endpoint> admin;
 };
 
 struct SpoolConfig {
@@ -154,6 +167,29 @@ struct AuthConfig {
     friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
 };
 
+// The central MyQ server (docs/upstream-protocol.md) and the reachability monitor
+// (docs/failover.md has the arithmetic behind the defaults).
+struct UpstreamConfig {
+    std::string url;               // https://HOST[:PORT][/PREFIX]; empty = no upstream
+    std::string credentials_file;  // client_id:/client_secret: lines, mode 0600; required with url
+    std::string ca_file;           // PEM bundle to verify the server; empty = the system store
+    std::string pinned_cert;       // lower-case hex SHA-256 of the server leaf's DER; empty = no pin
+    std::string gateway_id;        // this gateway's id at the server; required with url
+    std::chrono::milliseconds probe_interval{1000};
+    std::chrono::milliseconds probe_timeout{1000};    // deadline of one probe (connect + TLS + status)
+    unsigned fail_threshold = 3;                      // consecutive failures -> offline
+    unsigned recover_threshold = 3;                   // consecutive successes (and hold_down) -> online
+    std::chrono::milliseconds hold_down{10000};       // a success streak must span this long to go back online
+    std::chrono::milliseconds request_timeout{10000}; // verify, sync, accounting calls
+    std::chrono::milliseconds degraded_latency{500};  // slower probes mark the upstream degraded
+    // A job whose owner and document hash equal a job forwarded or held within this window
+    // is held as a likely duplicate (failover re-submissions); 0 = off.
+    std::chrono::milliseconds duplicate_window{std::chrono::minutes(10)};
+
+    bool enabled() const { return !url.empty(); }
+    friend bool operator==(const UpstreamConfig&, const UpstreamConfig&) = default;
+};
+
 struct Config {
     // Absolute, or relative to the directory of the config file (resolved by the parser
     // against `base_dir` given to parse()).
@@ -172,6 +208,7 @@ struct Config {
     AuthConfig auth;
     std::vector<PeerOwner> peer_owners;  // most specific first
     LpdConfig lpd;
+    UpstreamConfig upstream;
 };
 
 struct Diagnostic {

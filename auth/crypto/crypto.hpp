@@ -146,6 +146,21 @@ Result<std::vector<std::byte>> open_all(const Key& data_key, std::uint64_t job_i
 Result<std::vector<std::byte>> wrap_key(const Key& kek, std::uint64_t job_id, const Key& data_key);
 Result<Key> unwrap_key(const Key& kek, std::uint64_t job_id, std::span<const std::byte> wrapped);
 
+// Streaming SHA-256 of a document (duplicate detection; never a key or a MAC).
+class Sha256 {
+public:
+    Sha256();
+    ~Sha256();
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    void update(std::span<const std::byte> data);
+    // Lower-case hex of the digest; the object is spent afterwards.
+    std::string hex_final();
+
+private:
+    void* ctx_ = nullptr;  // EVP_MD_CTX
+};
+
 }  // namespace pg::crypto
 
 template <>

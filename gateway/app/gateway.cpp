@@ -33,7 +33,11 @@
 #include "gateway/net/tls.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
+#include "gateway/service/failover.hpp"
+#include "gateway/service/health.hpp"
 #include "gateway/service/ipp_service.hpp"
+#include "gateway/upstream/monitor.hpp"
+#include "gateway/upstream/myq_upstream.hpp"
 
 namespace pg::app {
 
@@ -101,6 +105,14 @@ bool Gateway::start(std::string& error) {
 
     spool::SpoolOptions so;
     so.dir = state / "spool";
+    // Server queues keep each document's SHA-256 (encrypted with its metadata) for
+    // the duplicate check after a failover. begin_job runs on the I/O thread.
+    so.digest_filter = [this](const spool::JobMeta& m) {
+        const auto& cfg = *config_;
+        auto q = cfg.queues.find(m.queue);
+        return q != cfg.queues.end() && q->second.mode == conf::QueueMode::server &&
+               cfg.upstream.duplicate_window.count() > 0;
+    };
     so.master_key = std::move(*key);
     so.limits = spool_limits(c);
     spool::RecoveryReport report;
@@ -128,6 +140,23 @@ bool Gateway::start(std::string& error) {
         authenticator_ = load_users(c, error);
         if (!authenticator_) return false;
     }
+    std::unique_ptr<upstream::Upstream> adapter;
+    if (c.upstream.enabled()) {
+        auto creds = upstream::load_credentials(c.upstream.credentials_file);
+        if (!creds) {
+            error = "upstream.credentials_file: " + creds.error().message;
+            return false;
+        }
+        auto myq = std::make_unique<upstream::MyqUpstream>(io_.get_executor(), c.upstream, std::move(*creds));
+        if (const auto& why = myq->setup_error()) {
+            error = "upstream: " + why->message;
+            return false;
+        }
+        adapter = std::move(myq);
+    }
+    monitor_ = std::make_unique<upstream::Monitor>(io_, c.upstream, std::move(adapter));
+    monitor_->on_change([this](const upstream::StateChange& change) { upstream_changed(change); });
+    failover_ = std::make_unique<service::Failover>(*this);
     ipp_ = std::make_unique<service::IppService>(*this);
     forwarder_ = std::make_unique<output::Forwarder>(*this);
     for (const auto& ep : c.listen.raw)
@@ -138,6 +167,8 @@ bool Gateway::start(std::string& error) {
         if (!bind_tcp("ipps", ep, error)) return false;
     for (const auto& ep : c.listen.lpd)
         if (!bind_tcp("lpd", ep, error)) return false;
+    for (const auto& ep : c.listen.admin)
+        if (!bind_tcp("admin", ep, error)) return false;
     if (!bind_control(error)) return false;
     return true;
 }
@@ -172,6 +203,14 @@ bool Gateway::bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::
         asio::co_spawn(io_, net::raw_accept_loop(*this, *raw, queue), asio::detached);
     } else if (proto == "lpd") {
         asio::co_spawn(io_, net::lpd_accept_loop(*this, *raw), asio::detached);
+    } else if (proto == "admin") {
+        net::HttpLimits limits;
+        limits.idle_timeout = std::chrono::seconds(10);
+        limits.request_timeout = std::chrono::seconds(10);
+        net::HttpHandler handler = [this](const net::HttpRequestHead& h, net::BodySource& b) {
+            return service::health_handler(*this, h, b);
+        };
+        asio::co_spawn(io_, net::http_accept_loop(*this, *raw, proto, std::move(handler), limits), asio::detached);
     } else {
         net::HttpLimits limits;
         // A peer silent this long between requests, or inside one (a stalled body),
@@ -228,8 +267,29 @@ void Gateway::unregister_connection(std::uint64_t id) {
 
 std::string Gateway::status_line() const {
     auto u = spool_ ? spool_->usage() : spool::Spool::Usage{};
-    return fmt::format("{} job(s) in spool, {} connection(s){}", u.jobs, connections_.size(),
+    std::string upstream;
+    if (monitor_ && monitor_->enabled()) upstream = fmt::format(", upstream {}", upstream::to_string(monitor_->state()));
+    return fmt::format("{} job(s) in spool, {} connection(s){}{}", u.jobs, connections_.size(), upstream,
                        stopping_ ? ", stopping" : "");
+}
+
+void Gateway::upstream_changed(const upstream::StateChange& change) {
+    using upstream::State;
+    const std::string reason = log::escape(change.reason, 512);
+    if (change.to == State::offline) {
+        log_.warn({.event = "upstream_offline", .reason = reason}, "upstream offline ({} before): {}",
+                  upstream::to_string(change.from), reason);
+    } else if (change.from == State::offline) {
+        log_.info({.event = "upstream_online", .reason = reason, .outage_ms = change.outage.count()},
+                  "upstream {} after an outage of {} ms: {}", upstream::to_string(change.to), change.outage.count(),
+                  reason);
+    } else {
+        log_.info({.event = change.to == State::degraded ? "upstream_degraded" : "upstream_online", .reason = reason},
+                  "upstream {}: {}", upstream::to_string(change.to), reason);
+    }
+    notify_status();
+    last_status_ = status_line();
+    failover_->on_change(change);
 }
 
 void Gateway::notify_status() {
@@ -289,6 +349,7 @@ void Gateway::run() {
     last_status_ = status_line();
     arm_status();
     forwarder_->start();
+    monitor_->start();
     arm_history();
     io_.run();
     spool_->stop();
@@ -311,6 +372,7 @@ void Gateway::begin_shutdown(const char* why) {
     for (auto& a : acceptors_) a->close(ec);
     spool_->stop();  // new jobs are refused from now on; queued commits still complete
     forwarder_->stop();  // sends in flight are cut; unacknowledged jobs are sent again at the next start
+    monitor_->stop();
     history_timer_.cancel();
     if (connections_.empty()) {
         asio::post(io_, [this] { finish_shutdown(); });
@@ -372,7 +434,7 @@ void Gateway::reload() {
         log_.warn({.event = "reload_partial"},
                   "state_dir, control_socket, master_key_file and tls change only on restart");
     if (next.listen.raw != cur.listen.raw || next.listen.ipp != cur.listen.ipp ||
-        next.listen.ipps != cur.listen.ipps || next.listen.lpd != cur.listen.lpd)
+        next.listen.ipps != cur.listen.ipps || next.listen.lpd != cur.listen.lpd || next.listen.admin != cur.listen.admin)
         log_.warn({.event = "reload_partial"}, "listen addresses change only on restart");
     // Keep what cannot change at run time from the running configuration.
     next.state_dir = cur.state_dir;
@@ -393,6 +455,22 @@ void Gateway::reload() {
     }
     log_.set_level(next.log.level);
     if (next.printers != cur.printers || next.queues != cur.queues) reload_routes = true;
+    if (next.upstream.url != cur.upstream.url || next.upstream.credentials_file != cur.upstream.credentials_file ||
+        next.upstream.ca_file != cur.upstream.ca_file || next.upstream.pinned_cert != cur.upstream.pinned_cert ||
+        next.upstream.gateway_id != cur.upstream.gateway_id)
+        log_.warn({.event = "reload_partial"},
+                  "upstream url, credentials_file, ca_file, pinned_cert and gateway_id change only on restart");
+    {
+        const conf::UpstreamConfig keep = cur.upstream;
+        next.upstream.url = keep.url;
+        next.upstream.credentials_file = keep.credentials_file;
+        next.upstream.ca_file = keep.ca_file;
+        next.upstream.pinned_cert = keep.pinned_cert;
+        next.upstream.gateway_id = keep.gateway_id;
+        next.upstream.probe_timeout = keep.probe_timeout;
+        next.upstream.request_timeout = keep.request_timeout;
+    }
+    monitor_->reconfigure(next.upstream);
     spool_->set_limits(spool_limits(next));
     config_ = std::make_shared<const conf::Config>(std::move(next));
     log_.info({.event = "reloaded"}, "configuration reloaded: {} queue(s), log level {}", config_->queues.size(),

@@ -32,13 +32,15 @@ namespace boost::asio::ssl { class context; }
 namespace pg::service { class IppService; }
 namespace pg::output { class Forwarder; }
 namespace pg::auth { class Authenticator; }
+namespace pg::upstream { class Monitor; struct StateChange; }
+namespace pg::service { class Failover; }
 
 namespace pg::app {
 
 namespace asio = boost::asio;
 
 struct BoundListener {
-    std::string proto;  // raw | ipp | ipps | lpd
+    std::string proto;  // raw | ipp | ipps | lpd | admin
     asio::ip::tcp::endpoint endpoint;
     std::string queue;
 };
@@ -68,6 +70,9 @@ public:
     // The IPP service behind every IPP listener (after a successful start()).
     service::IppService& ipp() { return *ipp_; }
     output::Forwarder& forwarder() { return *forwarder_; }
+    // The upstream reachability monitor (always there; idle without upstream.url).
+    upstream::Monitor& monitor() { return *monitor_; }
+    service::Failover& failover() { return *failover_; }
     // HTTP Basic users (auth.users_file); null when none is configured. Replaced on
     // SIGHUP: hold the shared_ptr across a verification.
     std::shared_ptr<auth::Authenticator> authenticator() const { return authenticator_; }
@@ -94,6 +99,7 @@ private:
     void arm_status();  // refreshes STATUS= every few seconds when it changed
     void arm_history();  // shreds finished jobs older than spool.job_history
     void notify_status();
+    void upstream_changed(const upstream::StateChange& change);
     bool bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::string& error);
     bool bind_control(std::string& error);
     // Reads and parses auth.users_file; null with `error` set on failure.
@@ -121,6 +127,8 @@ private:
 
     std::unique_ptr<service::IppService> ipp_;
     std::unique_ptr<output::Forwarder> forwarder_;
+    std::unique_ptr<upstream::Monitor> monitor_;
+    std::unique_ptr<service::Failover> failover_;
     std::shared_ptr<auth::Authenticator> authenticator_;
     int lock_fd_ = -1;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;

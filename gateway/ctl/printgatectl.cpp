@@ -41,6 +41,9 @@ void usage(FILE* out) {
         "                      S seconds (120): prints the remote job id, the state and the\n"
         "                      impressions; exit 1 unless it completed (a job still waiting for\n"
         "                      its printer stays queued)\n"
+        "  upstream probe      probe the central server now: latency or the error, and the state\n"
+        "  drill --for D       act as if the central server were unreachable for D (like 30s), then\n"
+        "                      report what happened: jobs held, logins from the cache, records queued\n"
         "  check-config        validate the configuration file\n",
         out);
 }
@@ -99,6 +102,15 @@ int print_status(const json::value& v) {
     for (const auto& [s, n] : o.at("jobs_by_state").as_object())
         std::printf("state %s: %s\n", std::string(s).c_str(), str(n).c_str());
     std::printf("connections: %s\n", str(o.at("connections")).c_str());
+    if (auto* up = o.if_contains("upstream"); up && up->is_object() && up->as_object().at("enabled").as_bool()) {
+        const auto& u = up->as_object();
+        std::printf("upstream: %s since %s (%s s)%s\n", str(u.at("state")).c_str(), str(u.at("since")).c_str(),
+                    str(u.at("seconds_in_state")).c_str(), u.at("drill").as_bool() ? ", drill" : "");
+        std::printf("upstream last probe: %s ms; last error: %s\n", str(u.at("last_probe_latency_ms")).c_str(),
+                    u.at("last_error").as_string().empty() ? "-" : safe(u.at("last_error")).c_str());
+        std::printf("upstream jobs waiting: %s; transitions: %s; outage: %s s\n", str(u.at("jobs_waiting")).c_str(),
+                    str(u.at("transitions")).c_str(), str(u.at("outage_seconds")).c_str());
+    }
     return 0;
 }
 
@@ -110,6 +122,7 @@ int main(int argc, char** argv) try {
     std::vector<std::string> args;
     bool as_json = false;
     int timeout = 0;
+    std::int64_t drill_ms = 0;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if ((a == "--config" || a == "-c") && i + 1 < argc) {
@@ -129,6 +142,13 @@ int main(int argc, char** argv) try {
                 std::fprintf(stderr, "printgatectl: --timeout wants a positive number of seconds\n");
                 return 2;
             }
+        } else if (a == "--for" && i + 1 < argc) {
+            auto d = pg::conf::parse_duration(argv[++i]);
+            if (!d || d->count() < 1000) {
+                std::fprintf(stderr, "printgatectl: --for wants a duration of at least 1s, like 30s or 5m\n");
+                return 2;
+            }
+            drill_ms = d->count();
         } else if (a == "--json") {
             as_json = true;
         } else if (a == "--help" || a == "-h") {
@@ -161,12 +181,19 @@ int main(int argc, char** argv) try {
     json::object req;
     const bool is_send = cmd == "send";
     bool needs_id = cmd == "show" || cmd == "cat" || cmd == "rm" || cmd == "release" || is_send;
-    if (cmd != "status" && cmd != "jobs" && !needs_id) {
+    const bool is_probe = cmd == "upstream" && args.size() == 2 && args[1] == "probe";
+    const bool is_drill = cmd == "drill";
+    if (cmd != "status" && cmd != "jobs" && !needs_id && !is_probe && !is_drill) {
         std::fprintf(stderr, "printgatectl: unknown command '%s'\n", cmd.c_str());
         usage(stderr);
         return 2;
     }
-    req["cmd"] = cmd;
+    if (is_drill && (drill_ms == 0 || args.size() != 1)) {
+        std::fprintf(stderr, "printgatectl: drill needs --for DURATION (like --for 30s)\n");
+        return 2;
+    }
+    req["cmd"] = is_probe ? "upstream-probe" : cmd;
+    if (is_drill) req["for_ms"] = drill_ms;
     if (needs_id) {
         std::uint64_t id = 0;
         try {
@@ -236,6 +263,17 @@ int main(int argc, char** argv) try {
     if (cmd == "rm") {
         std::printf("job %s removed\n", str(v.as_object().at("removed")).c_str());
         return 0;
+    }
+    if (is_probe) {
+        const auto& o = v.as_object();
+        if (o.at("ok").as_bool())
+            std::printf("upstream answered in %s ms (server %s, time %s); state %s\n", str(o.at("latency_ms")).c_str(),
+                        safe(o.at("server_version")).c_str(), safe(o.at("server_time")).c_str(),
+                        str(o.at("state")).c_str());
+        else
+            std::printf("upstream probe failed: %s; state %s\n", safe(o.at("error")).c_str(),
+                        str(o.at("state")).c_str());
+        return o.at("ok").as_bool() ? 0 : 1;
     }
     for (const auto& [k, val] : v.as_object())
         std::printf("%-16s %s\n", (std::string(k) + ":").c_str(), safe(val).c_str());

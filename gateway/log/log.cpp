@@ -68,6 +68,8 @@ std::string fields_text(const Fields* f) {
     add("QUEUE", f->queue);
     add("PEER", f->peer);
     add("PROTO", f->proto);
+    add("REASON", f->reason);
+    if (f->outage_ms) add("OUTAGE_MS", std::to_string(*f->outage_ms));
     return out;
 }
 
@@ -85,6 +87,8 @@ protected:
             if (!f->queue.empty()) items.push_back("QUEUE=" + escape(f->queue));
             if (!f->peer.empty()) items.push_back("PEER=" + escape(f->peer));
             if (!f->proto.empty()) items.push_back("PROTO=" + escape(f->proto));
+            if (!f->reason.empty()) items.push_back("REASON=" + escape(f->reason));
+            if (f->outage_ms) items.push_back("OUTAGE_MS=" + std::to_string(*f->outage_ms));
         }
         std::vector<iovec> iov;
         iov.reserve(items.size());

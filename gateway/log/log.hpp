@@ -35,6 +35,8 @@ struct Fields {
     std::string_view queue;               // QUEUE= (untrusted-safe: escaped)
     std::string_view peer;                // PEER= "ADDR:PORT"
     std::string_view proto;               // PROTO= ipp|lpd|raw|ctl
+    std::string_view reason;              // REASON= why a state changed (escaped; never a secret)
+    std::optional<std::int64_t> outage_ms;  // OUTAGE_MS= upstream_online: how long it was offline
 };
 
 class Logger {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <set>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +19,8 @@
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/stream_clients.hpp"
+#include "gateway/service/failover.hpp"
+#include "gateway/upstream/monitor.hpp"
 
 namespace pg::output {
 
@@ -26,7 +30,12 @@ using spool::JobState;
 
 namespace {
 
-constexpr int kBusyTries = 5;                  // Print-Job answered busy: tries per attempt
+// Print-Job answered busy (a printer that takes one job at a time, like
+// ippeveprinter, while it prints the previous one): tries per attempt, waiting
+// 50 ms, doubling to 2 s (about 10 s in all) before the attempt counts as failed.
+constexpr int kBusyTries = 10;
+constexpr auto kBusyFirst = std::chrono::milliseconds(50);
+constexpr auto kBusyMax = std::chrono::milliseconds(2000);
 constexpr auto kMaxBackoff = std::chrono::seconds(60);
 constexpr auto kFollowFirst = 250ms;           // first Get-Job-Attributes after the send
 constexpr auto kFollowMax = 5s;                // then growing to this
@@ -150,8 +159,11 @@ struct Forwarder::Worker {
 };
 
 Forwarder::Forwarder(app::Gateway& gw)
-    : gw_(gw), tls_verify_(asio::ssl::context::tls_client), tls_trust_(asio::ssl::context::tls_client) {
-    for (auto* ctx : {&tls_verify_, &tls_trust_}) {
+    : gw_(gw),
+      tls_verify_(asio::ssl::context::tls_client),
+      tls_trust_(asio::ssl::context::tls_client),
+      tls_server_(asio::ssl::context::tls_client) {
+    for (auto* ctx : {&tls_verify_, &tls_trust_, &tls_server_}) {
         SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
         ctx->set_options(asio::ssl::context::no_compression);
     }
@@ -159,6 +171,10 @@ Forwarder::Forwarder(app::Gateway& gw)
     tls_verify_.set_default_verify_paths(ec);
     tls_verify_.set_verify_mode(asio::ssl::verify_peer);
     tls_trust_.set_verify_mode(asio::ssl::verify_none);
+    // The server's queues are verified like its API: upstream.ca_file, else the system store.
+    if (const auto& ca = gw.config().upstream.ca_file; !ca.empty()) tls_server_.load_verify_file(ca, ec);
+    else tls_server_.set_default_verify_paths(ec);
+    tls_server_.set_verify_mode(asio::ssl::verify_peer);
 }
 
 Forwarder::~Forwarder() = default;
@@ -238,6 +254,13 @@ std::vector<DestinationStatus> Forwarder::statuses() const {
 
 Forwarder::Destination Forwarder::resolve(const std::string& route) const {
     const auto cfg = gw_.config_ptr();
+    if (service::is_server_route(route)) {
+        const std::string queue(service::queue_of_server_route(route));
+        auto q = cfg->queues.find(queue);
+        if (q == cfg->queues.end() || q->second.mode != conf::QueueMode::server || q->second.server_queue.empty())
+            return {"", false, "queue '" + queue + "' is no longer a server queue", true};
+        return {q->second.server_queue, true, "", true};
+    }
     if (auto it = cfg->printers.find(route); it != cfg->printers.end())
         return {it->second.uri, it->second.tls_verify, ""};
     if (route.find("://") != std::string::npos) {
@@ -310,26 +333,36 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
     const std::string queue = job.meta.queue;
     Destination dest = resolve(w.route);
     w.status.uri = dest.uri;
+    // Fencing: whether an earlier attempt may have left bytes at the destination.
+    bool doubt_before = job.delivery.in_doubt && job.delivery.remote_id.empty();
     // Parameters by reference: GCC 12 destroys by-value prvalue arguments of a
-    // coroutine awaited in the same expression twice.
-    auto back_to_pending = [&](const std::string& printer_reason, const std::string& why) -> asio::awaitable<Outcome> {
+    // coroutine awaited in the same expression twice. `maybe_sent`: this attempt may
+    // have put bytes at the destination (connected, request under way).
+    auto back_to_pending = [&](const std::string& printer_reason, const std::string& why,
+                               bool maybe_sent) -> asio::awaitable<Outcome> {
         w.status.reasons = {printer_reason};
         w.status.message = why;
         gw_.log().warn({.event = "destination_unavailable", .job_id = id, .queue = queue, .proto = "ipp"},
                        "{}: {}; job {} waits", log::escape(w.route), log::escape(why), id);
+        if (dest.server && printer_reason == "offline-report") gw_.monitor().forward_failed(why);
         spool::Transition t;
         t.from = {JobState::pending, JobState::processing};
         t.to = JobState::pending;
         t.reason = "resources-are-not-ready";
         t.message = why;
+        t.in_doubt = doubt_before || maybe_sent;
         co_await change(id, std::move(t));
         co_return Outcome::retry;
     };
-    if (!dest.problem.empty()) co_return co_await back_to_pending("other", dest.problem);
+    if (!dest.problem.empty()) co_return co_await back_to_pending("other", dest.problem, false);
+    if (dest.server && remote_ids(job.delivery.remote_id).size() < parts_of(job).size()) {
+        if (auto gate = co_await server_gate(w, job)) co_return *gate;
+    }
     if (auto target = parse_printer_uri(dest.uri); target && (target->scheme == "lpd" || target->scheme == "socket"))
         co_return co_await deliver_stream(w, std::move(job), *target);
 
-    IppClient client(gw_.io().get_executor(), dest.verify ? tls_verify_ : tls_trust_, dest.uri, dest.verify);
+    IppClient client(gw_.io().get_executor(), dest.server ? tls_server_ : dest.verify ? tls_verify_ : tls_trust_,
+                     dest.uri, dest.verify);
     w.client = &client;
     struct Release {
         Worker& w;
@@ -341,12 +374,46 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         return next_request_id_++;
     };
 
+    if (doubt_before && remote_ids(job.delivery.remote_id).size() < parts_of(job).size()) {
+        // An earlier send was cut after it may have delivered: ask the destination
+        // before sending again (docs/job-states.md, "Reconciliation").
+        auto found = co_await reconcile(w, job, client, caller);
+        if (stopping_) co_return Outcome::stopped;
+        if (!found) co_return co_await back_to_pending("offline-report", w.status.message, false);
+        if (*found > 0) {
+            auto acked_before = remote_ids(job.delivery.remote_id);
+            acked_before.push_back(*found);
+            std::string ids;
+            for (auto r : acked_before) ids += (ids.empty() ? "" : ",") + std::to_string(r);
+            const bool all = acked_before.size() >= parts_of(job).size();
+            spool::Transition t;
+            t.from = {JobState::pending, JobState::processing};
+            t.to = dest.server && all ? JobState::completed : JobState::processing;
+            t.remote_id = ids;
+            t.in_doubt = false;
+            t.reason = dest.server && all ? "job-completed-successfully" : "job-printing";
+            t.message = fmt::format("found at {} as job {} after an interrupted send; not sent again", w.route, *found);
+            t.event = dest.server && all ? "job_done" : "job_sent";
+            gw_.log().info({.event = "job_reconciled", .job_id = id, .queue = queue, .proto = "ipp"},
+                           "job {} found at {} as job {}: not sent again", id, log::escape(w.route), *found);
+            auto r = co_await change(id, std::move(t));
+            if (!r) co_return Outcome::next;
+            job = *r;
+            if (dest.server) {
+                ++server_forwards_;
+                if (all) co_return Outcome::next;
+            }
+        } else {
+            doubt_before = false;  // the destination does not have it: safe to send
+        }
+    }
     if (remote_ids(job.delivery.remote_id).size() < parts_of(job).size()) {
         // Not acknowledged by the destination: (re)send from the start.
         spool::Transition start;
         start.from = {JobState::pending, JobState::processing};
         start.to = JobState::processing;
         start.count_attempt = true;
+        start.in_doubt = true;  // until this attempt ends cleanly or is acknowledged
         start.reason = "job-printing";
         start.message = "connecting to " + w.route;
         auto started = co_await change(id, std::move(start));
@@ -356,14 +423,15 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         caller.request_id = next_id();
         auto gpa = co_await client.call(ipp::client::get_printer_attributes(caller));
         if (stopping_) co_return Outcome::stopped;
-        if (!gpa) co_return co_await back_to_pending("offline-report", gpa.error().message);
-        if (!ipp::client::is_success(gpa->operation_or_status()))
-            co_return co_await back_to_pending("other", "Get-Printer-Attributes: " +
-                                                            status_text(gpa->operation_or_status(), *gpa));
+        if (!gpa) co_return co_await back_to_pending("offline-report", gpa.error().message, false);
+        if (!ipp::client::is_success(gpa->operation_or_status())) {
+            const std::string why = "Get-Printer-Attributes: " + status_text(gpa->operation_or_status(), *gpa);
+            co_return co_await back_to_pending("other", why, false);
+        }
         auto printer = ipp::client::read_printer(*gpa);
         if (!printer.accepting || printer.state == 5) {
             const std::string why = printer.accepting ? "the printer is stopped" : "the printer is not accepting jobs";
-            co_return co_await back_to_pending("paused", why);
+            co_return co_await back_to_pending("paused", why, false);
         }
         // Each document goes as its own Print-Job (a multi-document job becomes one
         // printer job per document), in order; each acknowledgement is recorded
@@ -414,25 +482,35 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                 if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
                     co_return Outcome::next;
                 }
-                if (!pj) co_return co_await back_to_pending("offline-report", pj.error().message);
+                if (!pj) co_return co_await back_to_pending("offline-report", pj.error().message, pj.error().connected);
                 const auto st = pj->operation_or_status();
                 if (ipp::client::is_success(st)) {
                     auto info = ipp::client::read_job(*pj);
                     acked_ids.push_back(info.job_id);
                     std::string ids;
                     for (auto r : acked_ids) ids += (ids.empty() ? "" : ",") + std::to_string(r);
+                    // A server queue's job is the server's once acknowledged: it is
+                    // done here (the user releases it there; nothing to follow).
+                    const bool handed_over = dest.server && index + 1 == parts.size();
                     spool::Transition t;
                     t.from = {JobState::processing};
-                    t.to = JobState::processing;
+                    t.to = handed_over ? JobState::completed : JobState::processing;
                     t.remote_id = ids;
-                    t.reason = "job-printing";
+                    t.in_doubt = false;
+                    t.reason = handed_over ? "job-completed-successfully" : "job-printing";
                     t.message = parts.size() == 1
                                     ? fmt::format("sent to {} as job {}", w.route, info.job_id)
                                     : fmt::format("document {} of {} sent to {} as job {}", index + 1, parts.size(),
                                                   w.route, info.job_id);
-                    t.event = "job_sent";
+                    t.event = handed_over ? "job_done" : "job_sent";
                     auto acked = co_await change(id, std::move(t));
                     if (!acked) co_return Outcome::next;
+                    if (handed_over) {
+                        ++server_forwards_;
+                        w.status.reasons = {"none"};
+                        w.status.message.clear();
+                        co_return Outcome::next;
+                    }
                     job = *acked;
                     sent = true;
                     w.status.reasons = {"none"};
@@ -441,13 +519,15 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                 }
                 if (ipp::client::is_transient(st) && attempt < kBusyTries) {
                     // Busy: try again shortly, the job keeps its place.
-                    w.wake.expires_after(std::chrono::seconds(1 << (attempt - 1)));
+                    w.wake.expires_after(std::min<std::chrono::milliseconds>(kBusyMax, kBusyFirst * (1 << (attempt - 1))));
                     co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
                     if (stopping_) co_return Outcome::stopped;
                     continue;
                 }
-                if (ipp::client::is_transient(st))
-                    co_return co_await back_to_pending("other", "Print-Job: " + status_text(st, *pj));
+                if (ipp::client::is_transient(st)) {
+                    const std::string why = "Print-Job: " + status_text(st, *pj);
+                    co_return co_await back_to_pending("other", why, false);
+                }
                 spool::Transition t;
                 t.to = JobState::aborted;
                 t.reason = "aborted-by-system";
@@ -471,6 +551,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     start.from = {JobState::pending, JobState::processing};
     start.to = JobState::processing;
     start.count_attempt = true;
+    start.in_doubt = true;
     start.reason = "job-printing";
     start.message = "sending to " + w.route;
     if (!co_await change(id, std::move(start))) co_return Outcome::next;
@@ -509,25 +590,91 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
         w.status.message = why;
         gw_.log().warn({.event = "destination_unavailable", .job_id = id, .queue = queue, .proto = "lpd"},
                        "{}: {}; job {} waits", log::escape(w.route), log::escape(why), id);
+        if (service::is_server_route(w.route)) gw_.monitor().forward_failed(why);
         spool::Transition t;
         t.from = {JobState::processing};
         t.to = JobState::pending;
         t.reason = "resources-are-not-ready";
         t.message = why;
+        // LPD and 9100 cannot be asked what arrived: a send cut after connecting is in
+        // doubt (it will be sent again; see docs/job-states.md).
+        t.in_doubt = job.delivery.in_doubt || sent.error().connected;
         co_await change(id, std::move(t));
         co_return Outcome::retry;
     }
+    if (service::is_server_route(w.route)) ++server_forwards_;
     w.status.reasons = {"none"};
     w.status.message.clear();
     spool::Transition t;
     t.from = {JobState::processing};
     t.to = JobState::completed;
+    t.in_doubt = false;
     t.remote_id = sent->remote_id;
     t.reason = sent->confirmed ? "job-completed-successfully" : "job-completed-with-warnings";
     t.message = sent->message;
     t.event = "job_done";
     co_await change(id, std::move(t));
     co_return Outcome::next;
+}
+
+asio::awaitable<std::optional<Forwarder::Outcome>> Forwarder::server_gate(Worker& w, const spool::JobRecord& job) {
+    if (gw_.monitor().reachable()) co_return std::nullopt;
+    w.status.reasons = {"offline-report"};
+    w.status.message = std::string(service::kOutageMessage);
+    if (job.state == JobState::pending) {
+        // No co_await inside && (a GCC 12 coroutine miscompile).
+        const bool held = co_await gw_.failover().hold_for_outage(job.id);
+        if (held) co_return Outcome::next;
+    }
+    // In doubt (or resumed mid-send after a restart): it must not be released here,
+    // so it waits for the server and is reconciled then.
+    spool::Transition t;
+    t.from = {JobState::pending, JobState::processing};
+    t.to = JobState::pending;
+    t.reason = "resources-are-not-ready";
+    t.message = "central server unreachable; a send to it was interrupted, so this job waits for it";
+    co_await change(job.id, std::move(t));
+    co_return Outcome::retry;
+}
+
+asio::awaitable<std::optional<std::int32_t>> Forwarder::reconcile(Worker& w, const spool::JobRecord& job,
+                                                                  IppClient& client, ipp::client::Caller& caller) {
+    const auto parts = parts_of(job);
+    const std::size_t index = remote_ids(job.delivery.remote_id).size();
+    if (index >= parts.size()) co_return 0;
+    const std::int64_t k_octets = static_cast<std::int64_t>((parts[index].size + 1023) / 1024);
+    // Printer clocks drift: accept jobs created up to two minutes before the attempt.
+    const std::int64_t since = job.delivery.attempt_ms / 1000 - 120;
+    // Remote ids our other jobs on this route already claim are not this job.
+    std::set<std::int32_t> claimed;
+    gw_.spool().for_each([&](const spool::JobRecord& j) {
+        if (j.id != job.id && j.delivery.route == w.route)
+            for (auto r : remote_ids(j.delivery.remote_id)) claimed.insert(r);
+    });
+    std::int32_t best = 0;
+    for (const char* which : {"not-completed", "completed"}) {
+        caller.request_id = next_request_id_++;
+        auto r = co_await client.call(ipp::client::get_jobs(caller, which, 500));
+        if (stopping_) co_return std::nullopt;
+        if (!r) {
+            w.status.message = "cannot ask the destination about an interrupted send: " + r.error().message;
+            co_return std::nullopt;
+        }
+        if (!ipp::client::is_success(r->operation_or_status())) {
+            w.status.message = "Get-Jobs: " + status_text(r->operation_or_status(), *r);
+            co_return std::nullopt;
+        }
+        for (const auto& listed : ipp::client::read_jobs(*r)) {
+            if (claimed.count(listed.job_id) != 0) continue;
+            if (!listed.owner.empty() && listed.owner != job.meta.user) continue;
+            if (listed.name != job.meta.name) continue;
+            if (listed.k_octets >= 0 && std::llabs(listed.k_octets - k_octets) > 1) continue;
+            if (listed.created_unix && *listed.created_unix < since) continue;
+            // The earliest match: a later one would be a newer job of the same shape.
+            if (best == 0 || listed.job_id < best) best = listed.job_id;
+        }
+    }
+    co_return best;
 }
 
 asio::awaitable<Forwarder::Outcome> Forwarder::follow(Worker& w, const spool::JobRecord& job, IppClient& client,

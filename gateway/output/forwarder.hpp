@@ -69,6 +69,8 @@ public:
     // The destination status of `route` (reasons {"none"} when no worker has run).
     DestinationStatus status(const std::string& route) const;
     std::vector<DestinationStatus> statuses() const;
+    // Jobs a server queue acknowledged since start (/metrics).
+    std::uint64_t server_forwards() const { return server_forwards_; }
 
 
 private:
@@ -78,6 +80,7 @@ private:
         std::string uri;
         bool verify = false;
         std::string problem;  // non-empty: the route names no usable printer
+        bool server = false;  // a server queue's route (service::server_route)
     };
 
     boost::asio::awaitable<void> run(std::shared_ptr<Worker> w);
@@ -85,6 +88,15 @@ private:
     boost::asio::awaitable<Outcome> deliver_stream(Worker& w, spool::JobRecord job, PrinterUri target);
     boost::asio::awaitable<Outcome> follow(Worker& w, const spool::JobRecord& job, IppClient& client,
                                            const ipp::client::Caller& caller);
+    // Server routes: whether the upstream lets this job go now. Offline, a job that
+    // never reached the server is taken back to held (next); one in doubt waits (retry).
+    boost::asio::awaitable<std::optional<Outcome>> server_gate(Worker& w, const spool::JobRecord& job);
+    // A job in doubt (a send cut after bytes may have reached the destination): asks
+    // the destination (IPP Get-Jobs, the owner's jobs) for a job with its owner, name
+    // and size created since the attempt began. The job id found, 0 when none, or
+    // nullopt when the destination could not tell (then the job waits).
+    boost::asio::awaitable<std::optional<std::int32_t>> reconcile(Worker& w, const spool::JobRecord& job,
+                                                                  IppClient& client, ipp::client::Caller& caller);
     Destination resolve(const std::string& route) const;
     std::optional<spool::JobRecord> next_job(const std::string& route) const;
     boost::asio::awaitable<spool::Result<spool::JobRecord>> change(std::uint64_t id, spool::Transition t);
@@ -93,10 +105,12 @@ private:
     app::Gateway& gw_;
     boost::asio::ssl::context tls_verify_;
     boost::asio::ssl::context tls_trust_;
+    boost::asio::ssl::context tls_server_;  // server queues over ipps: upstream.ca_file or the system store
     std::map<std::string, std::shared_ptr<Worker>> workers_;
     std::int32_t next_request_id_ = 1;
     std::set<std::string> paused_;
     bool stopping_ = false;
+    std::uint64_t server_forwards_ = 0;
 };
 
 }  // namespace pg::output

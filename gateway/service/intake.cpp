@@ -4,41 +4,22 @@
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
-
-#include <boost/json.hpp>
+#include "gateway/service/failover.hpp"
 
 namespace pg::service {
-
-namespace {
-
-// job-hold-until asked for at creation (kept in the job's attributes).
-bool holds(const spool::JobMeta& m) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(m.attributes, ec);
-    if (ec || !v.is_object()) return false;
-    auto* h = v.as_object().if_contains("job-hold-until");
-    return h && h->is_string() && h->as_string() != "no-hold";
-}
-
-}  // namespace
 
 boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::Gateway& gw,
                                                                          std::unique_ptr<spool::JobWriter> writer,
                                                                          const log::Fields& fields) {
-    // A direct queue routes the job to its printer in the commit itself, unless the
-    // client asked to hold it (job-hold-until other than no-hold).
-    {
-        const auto cfg = gw.config_ptr();
-        auto q = cfg->queues.find(writer->meta().queue);
-        if (q != cfg->queues.end() && q->second.mode == conf::QueueMode::direct && !holds(writer->meta()))
-            writer->route_to(q->second.printer);
-    }
     auto finished = co_await net::run_blocking(gw.pool(), [&writer] { return writer->finish(); });
     if (!finished) {
         gw.log().warn(fields, "job refused: {}", finished.error().message());
         co_await net::run_blocking(gw.pool(), [&writer] { writer->discard(); });
         co_return finished.error();
     }
+    // Direct and server queues route the job in the commit itself (after finish():
+    // the duplicate check needs the document's digest).
+    gw.failover().route_at_commit(*writer);
     const std::uint64_t size = writer->size();
     auto committed = co_await net::async_commit(gw.spool(), std::move(writer));
     if (!committed) {
@@ -47,7 +28,10 @@ boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::G
     }
     log::Fields f = fields;
     f.event = "job_committed";
-    gw.log().info(f, "job committed, {} bytes, state {}", size, spool::ipp_name(committed->state));
+    if (!committed->delivery.held_by.empty())
+        gw.log().info(f, "job committed, {} bytes, held: {}", size, log::escape(committed->delivery.message));
+    else
+        gw.log().info(f, "job committed, {} bytes, state {}", size, spool::ipp_name(committed->state));
     if (committed->state == spool::JobState::pending) gw.forwarder().wake(committed->delivery.route);
     co_return committed;
 }

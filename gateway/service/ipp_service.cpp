@@ -25,7 +25,9 @@
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
+#include "gateway/service/failover.hpp"
 #include "gateway/service/intake.hpp"
+#include "gateway/upstream/monitor.hpp"
 #include "gateway/service/ipp_printer.hpp"
 #include "protocols/compress/inflate.hpp"
 #include "protocols/ipp/format.hpp"
@@ -415,7 +417,9 @@ asio::awaitable<void> IppService::receive_and_commit(Exchange& ex, std::unique_p
         .add_uri("job-uri", ex.job_uri(committed->id))
         .add_enum("job-state", spool::ipp_enum(committed->state))
         .add_keywords("job-state-reasons", {routed ? "job-queued" : "job-hold-until-specified"})
-        .add_text("job-state-message", routed ? "queued for the printer" : "held for release");
+        .add_text("job-state-message", !committed->delivery.message.empty() ? committed->delivery.message
+                                       : routed                              ? "queued for the printer"
+                                                                             : "held for release");
 }
 
 // A multi-document job whose client stopped sending documents for
@@ -741,16 +745,23 @@ asio::awaitable<void> IppService::release_job(Exchange& ex) {
     if (!rec) co_return;
     const auto cfg = gw_.config_ptr();
     auto q = cfg->queues.find(rec->meta.queue);
-    if (q == cfg->queues.end() || q->second.printer.empty()) {
-        ex.fail(Status::client_error_not_possible, "the job's queue has no printer to release it to");
+    // A server queue without a local printer releases to the server, while it answers.
+    const bool to_server = q != cfg->queues.end() && q->second.printer.empty() &&
+                           q->second.mode == conf::QueueMode::server && gw_.monitor().reachable();
+    if (q == cfg->queues.end() || (q->second.printer.empty() && !to_server)) {
+        ex.fail(Status::client_error_not_possible,
+                q != cfg->queues.end() && q->second.mode == conf::QueueMode::server
+                    ? "the central server is unreachable and the job's queue has no local printer to release it to"
+                    : "the job's queue has no printer to release it to");
         co_return;
     }
+    const std::string route = to_server ? server_route(q->second.name) : q->second.printer;
     spool::Transition t;
     t.from = {spool::JobState::held};
     t.to = spool::JobState::pending;
-    t.route = q->second.printer;
+    t.route = route;
     t.reason = "job-queued";
-    t.message = "released to " + q->second.printer;
+    t.message = to_server ? "released to the central server" : "released to " + route;
     t.event = "job_routed";
     if (auto r = co_await apply(ex, rec->id, t, "the job is not held")) gw_.forwarder().wake(r->delivery.route);
 }
@@ -771,7 +782,19 @@ void IppService::get_printer_attributes(Exchange& ex) {
     p.profile = queue_profile(ex.queue);
     p.basic_auth = qc.auth == conf::QueueAuth::basic;
     p.paused = gw_.forwarder().paused(ex.queue);
-    if (!qc.printer.empty()) {
+    if (qc.mode == conf::QueueMode::server) {
+        // Users see the failover on the printer object (RFC 8011 §5.4.12 other-warning).
+        if (!gw_.monitor().reachable()) {
+            p.state_reasons.push_back("other-warning");
+            p.state_message = std::string(kOutageMessage);
+        } else {
+            auto st = gw_.forwarder().status(server_route(ex.queue));
+            p.processing = st.busy();
+            p.state_message = gw_.monitor().state() == upstream::State::degraded
+                                  ? "accepting jobs; the central server answers slowly, jobs still go to it"
+                                  : "accepting jobs; jobs go to the central server";
+        }
+    } else if (!qc.printer.empty()) {
         auto st = gw_.forwarder().status(qc.printer);
         p.processing = st.busy();
         for (const auto& r : st.reasons)

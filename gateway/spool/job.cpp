@@ -68,6 +68,7 @@ std::string encode_meta(const JobMeta& m) {
         }
         o["documents"] = std::move(parts);
     }
+    if (!m.digest.empty()) o["digest"] = m.digest;
     return boost::json::serialize(o);
 }
 
@@ -80,6 +81,9 @@ std::string encode_delivery(const Delivery& d) {
     if (!d.message.empty()) o["message"] = d.message;
     if (d.impressions >= 0) o["impressions"] = d.impressions;
     if (d.done_ms != 0) o["done_ms"] = d.done_ms;
+    if (d.in_doubt) o["in_doubt"] = true;
+    if (d.attempt_ms != 0) o["attempt_ms"] = d.attempt_ms;
+    if (!d.held_by.empty()) o["held_by"] = d.held_by;
     return boost::json::serialize(o);
 }
 
@@ -107,6 +111,9 @@ Delivery decode_delivery(std::string_view json) {
     if (auto n = number("attempts"); n && *n >= 0 && *n <= UINT32_MAX) d.attempts = static_cast<std::uint32_t>(*n);
     if (auto n = number("impressions"); n && *n >= 0) d.impressions = *n;
     if (auto n = number("done_ms")) d.done_ms = *n;
+    if (auto n = number("attempt_ms")) d.attempt_ms = *n;
+    text("held_by", d.held_by);
+    if (auto* p = o.if_contains("in_doubt"); p && p->is_bool()) d.in_doubt = p->as_bool();
     return d;
 }
 
@@ -131,6 +138,7 @@ Result<JobMeta> decode_meta(std::string_view json) {
     get("document_format", m.document_format);
     get("document_name", m.document_name);
     get("attributes", m.attributes);
+    get("digest", m.digest);
     if (auto* parts = o.if_contains("documents"); parts && parts->is_array()) {
         for (const auto& v : parts->as_array()) {
             if (!v.is_object()) return make_error_code(errc::corrupt);

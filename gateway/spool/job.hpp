@@ -57,6 +57,9 @@ struct JobMeta {
     std::string attributes;       // job template attributes as a JSON object (copies, sides, media, ...)
     // Multi-document jobs only (two or more parts; empty = one document).
     std::vector<DocumentPart> documents;
+    // SHA-256 (hex) of the spooled document, when the spool was asked to compute it
+    // (server queues: duplicate suppression after a failover); "" otherwise.
+    std::string digest;
 
     friend bool operator==(const JobMeta&, const JobMeta&) = default;
 };
@@ -75,8 +78,16 @@ struct Delivery {
     std::string message;          // job-state-message; sanitised, no user data
     std::int64_t impressions = -1;  // job-impressions-completed reported by the destination; -1 = unknown
     std::int64_t done_ms = 0;     // when the job reached completed/aborted/canceled
-
-    friend bool operator==(const Delivery&, const Delivery&) = default;
+    // Fencing (docs/job-states.md): a send started and may have put bytes at the
+    // destination without an acknowledgement (cut mid-transfer, or the daemon died
+    // mid-send). Such a job is never taken back to held: it is reconciled with the
+    // destination and resent only when the destination does not have it.
+    bool in_doubt = false;
+    std::int64_t attempt_ms = 0;  // when the last send started (reconciliation looks for jobs after it)
+    // Why a held job is held when the gateway decided it: "outage" (server queue while
+    // the upstream was offline), "duplicate" (same owner and document right after a
+    // failover); "" = held by the queue's mode or the client.
+    std::string held_by;
 };
 
 std::string encode_delivery(const Delivery& d);

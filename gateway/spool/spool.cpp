@@ -337,7 +337,10 @@ Result<std::unique_ptr<JobWriter>> Spool::begin_job(JobMeta meta) {
     auto key = crypto::random_key();
     if (!key) return errc::io_error;
     std::uint64_t id = next_id_.fetch_add(1);
-    return std::unique_ptr<JobWriter>(new JobWriter(*this, id, std::move(*key), std::move(meta)));
+    const bool digest = options_.digest_filter && options_.digest_filter(meta);
+    auto writer = std::unique_ptr<JobWriter>(new JobWriter(*this, id, std::move(*key), std::move(meta)));
+    if (digest) writer->digest_ = std::make_unique<crypto::Sha256>();
+    return writer;
 }
 
 void Spool::commit(std::unique_ptr<JobWriter> writer, std::function<void(Result<JobRecord>)> done) {
@@ -422,9 +425,8 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
                     err = "sealing job metadata failed";
                     break;
                 }
-                Delivery delivery;
-                delivery.route = w.route_;
-                const JobState initial = w.route_.empty() ? JobState::held : JobState::pending;
+                const Delivery& delivery = w.initial_;
+                const JobState initial = delivery.route.empty() ? JobState::held : JobState::pending;
                 const std::string delivery_json = encode_delivery(delivery);
                 ins.bind(1, static_cast<std::int64_t>(w.id_))
                     .bind(2, static_cast<std::int64_t>(initial))
@@ -446,7 +448,7 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
                 JobRecord r;
                 r.id = w.id_;
                 r.state = initial;
-                r.delivery = std::move(delivery);
+                r.delivery = delivery;
                 r.created_ms = now;
                 r.updated_ms = now;
                 r.size = w.size_;
@@ -584,8 +586,14 @@ Result<JobRecord> Spool::transition(std::uint64_t id, const Transition& t) {
     }
     const std::int64_t now = now_ms();
     Delivery& d = next.delivery;
+    if (t.to != JobState::held && !t.held_by) d.held_by.clear();  // only a held job has a hold reason
     if (t.route) d.route = *t.route;
-    if (t.count_attempt) ++d.attempts;
+    if (t.count_attempt) {
+        ++d.attempts;
+        d.attempt_ms = now;
+    }
+    if (t.in_doubt) d.in_doubt = *t.in_doubt;
+    if (t.held_by) d.held_by = *t.held_by;
     if (t.remote_id) d.remote_id = *t.remote_id;
     if (t.reason) d.reason = *t.reason;
     if (t.message) d.message = *t.message;

@@ -58,6 +58,9 @@ struct SpoolOptions {
     crypto::Key master_key;
     Limits limits;
     std::size_t inline_limit = 128 * 1024;  // sealed bytes kept in the index row
+    // Which jobs get a SHA-256 of their document (JobMeta::digest); null = none.
+    // Called by begin_job on the caller's thread; must be thread-safe.
+    std::function<bool(const JobMeta&)> digest_filter;
 };
 
 struct RecoveryReport {
@@ -81,6 +84,8 @@ struct Transition {
     std::optional<std::string> reason;       // job-state-reasons keyword ("" clears)
     std::optional<std::string> message;      // job-state-message ("" clears)
     std::optional<std::int64_t> impressions;
+    std::optional<bool> in_doubt;            // see Delivery::in_doubt
+    std::optional<std::string> held_by;      // see Delivery::held_by ("" clears)
     const char* event = nullptr;             // journal EVENT; null = none
 };
 
@@ -95,7 +100,15 @@ public:
     std::uint64_t size() const { return size_; }
     // Commit the job already routed to `printer` (state pending) instead of held:
     // a direct queue's routing is part of the commit, one durable step.
-    void route_to(std::string printer) { route_ = std::move(printer); }
+    void route_to(std::string printer) { initial_.route = std::move(printer); }
+    // Commit it held, saying why (job-state-reasons keyword, message, Delivery::held_by).
+    void hold_with(std::string reason, std::string message, std::string held_by) {
+        initial_.route.clear();
+        initial_.reason = std::move(reason);
+        initial_.message = std::move(message);
+        initial_.held_by = std::move(held_by);
+    }
+    const Delivery& initial_delivery() const { return initial_; }
     const JobMeta& meta() const { return meta_; }
     JobMeta& meta() { return meta_; }
 
@@ -133,7 +146,8 @@ private:
     bool finished_ = false;
     bool committed_ = false;
     bool dead_ = false;
-    std::string route_;  // non-empty: commit as pending, routed here
+    Delivery initial_;  // route non-empty: commit as pending, routed there
+    std::unique_ptr<crypto::Sha256> digest_;  // set when the spool's digest filter asked for it
 };
 
 // Sequential reader of one job's document: decrypts and authenticates segment by

@@ -123,6 +123,7 @@ Result<void> JobWriter::append(std::span<const std::byte> data) {
         return r;
     }
     size_ += data.size();
+    if (digest_) digest_->update(data);
     while (!data.empty()) {
         // A full pending segment is sealed as non-final only once more data
         // arrives; the last segment must carry the final flag.
@@ -144,6 +145,10 @@ Result<void> JobWriter::finish() {
     if (auto r = seal_pending(true); !r) {
         dead_ = true;
         return r;
+    }
+    if (digest_) {
+        meta_.digest = digest_->hex_final();
+        digest_.reset();
     }
     if (fd_ >= 0) {
         if (::fdatasync(fd_) != 0) {

@@ -108,6 +108,20 @@ Message cancel_job(const Caller& c, std::int32_t job_id) {
     return m;
 }
 
+Message get_jobs(const Caller& c, std::string_view which, std::int32_t limit) {
+    Message m = request(IPP_OP_GET_JOBS, c);
+    if (!m) return m;
+    const std::string w(which);
+    ippAddString(m.get(), IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "which-jobs", nullptr, w.c_str());
+    ippAddBoolean(m.get(), IPP_TAG_OPERATION, "my-jobs", 1);
+    if (limit > 0) ippAddInteger(m.get(), IPP_TAG_OPERATION, IPP_TAG_INTEGER, "limit", limit);
+    static const char* const wanted[] = {"job-id", "job-name", "job-originating-user-name", "job-k-octets",
+                                         "date-time-at-creation"};
+    ippAddStrings(m.get(), IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes",
+                  static_cast<int>(std::size(wanted)), nullptr, wanted);
+    return m;
+}
+
 bool PrinterInfo::supports(int op) const {
     return operations.empty() || std::find(operations.begin(), operations.end(), op) != operations.end();
 }
@@ -147,6 +161,47 @@ JobInfo read_job(const Message& response) {
         if (const char* v = ippGetString(a, 0, nullptr)) j.state_message = text::sanitize_name(v);
     if (auto n = integer(m, "job-impressions-completed"); n && *n >= 0) j.impressions_completed = *n;
     return j;
+}
+
+std::vector<ListedJob> read_jobs(const Message& response) {
+    std::vector<ListedJob> out;
+    ipp_t* m = response.get();
+    if (!m) return out;
+    ListedJob cur;
+    bool in_job = false;
+    auto flush = [&] {
+        if (in_job && cur.job_id > 0) out.push_back(cur);
+        cur = ListedJob{};
+        in_job = false;
+    };
+    for (ipp_attribute_t* a = ippFirstAttribute(m); a; a = ippNextAttribute(m)) {
+        const char* name = ippGetName(a);
+        if (name == nullptr) {  // a group separator
+            flush();
+            continue;
+        }
+        if (ippGetGroupTag(a) != IPP_TAG_JOB) continue;
+        in_job = true;
+        const std::string_view n(name);
+        const ipp_tag_t tag = ippGetValueTag(a);
+        if (n == "job-id" && tag == IPP_TAG_INTEGER) {
+            if (cur.job_id != 0) {  // a new job without a separator
+                flush();
+                in_job = true;
+            }
+            cur.job_id = ippGetInteger(a, 0);
+        } else if (n == "job-name") {
+            if (const char* v = ippGetString(a, 0, nullptr)) cur.name = text::sanitize_name(v);
+        } else if (n == "job-originating-user-name") {
+            if (const char* v = ippGetString(a, 0, nullptr)) cur.owner = text::sanitize_name(v);
+        } else if (n == "job-k-octets" && tag == IPP_TAG_INTEGER) {
+            cur.k_octets = ippGetInteger(a, 0);
+        } else if (n == "date-time-at-creation" && tag == IPP_TAG_DATE) {
+            if (const ipp_uchar_t* d = ippGetDate(a, 0)) cur.created_unix = static_cast<std::int64_t>(ippDateToTime(d));
+        }
+    }
+    flush();
+    return out;
 }
 
 std::string status_message(const Message& response) {

@@ -40,6 +40,9 @@ Message create_job(const Caller& c, const JobTicket& t);
 Message send_document(const Caller& c, std::int32_t job_id, const JobTicket& t, bool last);
 Message get_job_attributes(const Caller& c, std::int32_t job_id);
 Message cancel_job(const Caller& c, std::int32_t job_id);
+// Get-Jobs for the caller's own jobs (my-jobs true), `which` = "completed" or
+// "not-completed", with the attributes reconciliation compares (RFC 8011 §4.2.6).
+Message get_jobs(const Caller& c, std::string_view which, std::int32_t limit);
 
 struct PrinterInfo {
     int state = 0;                           // 3 idle, 4 processing, 5 stopped; 0 unknown
@@ -60,6 +63,16 @@ struct JobInfo {
     std::optional<std::int64_t> impressions_completed;
 };
 JobInfo read_job(const Message& response);
+
+// One job of a Get-Jobs answer: what reconciliation compares with a spooled job.
+struct ListedJob {
+    std::int32_t job_id = 0;
+    std::string name;        // job-name (sanitised)
+    std::string owner;       // job-originating-user-name (sanitised)
+    std::int64_t k_octets = -1;          // job-k-octets; -1 = absent
+    std::optional<std::int64_t> created_unix;  // date-time-at-creation as Unix seconds
+};
+std::vector<ListedJob> read_jobs(const Message& response);
 
 // The status-message of a response, sanitised; "" when absent.
 std::string status_message(const Message& response);

@@ -376,7 +376,7 @@ TEST_CASE("queue errors", "[conf][queues]") {
           "t.yaml:1:9: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
     CHECK(error("queues:\n") ==
           "t.yaml:1:1: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
-    CHECK(error("queues:\n  q:\n    mode: print\n") == "t.yaml:3:11: unknown mode 'print' (expected: hold, direct)");
+    CHECK(error("queues:\n  q:\n    mode: print\n") == "t.yaml:3:11: unknown mode 'print' (expected: hold, direct, server)");
     CHECK(error("queues:\n  q: text\n") == "t.yaml:2:6: expected a map of queue settings (or {}), got 'text'");
     const std::string name_rule = ": use 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'";
     CHECK(error("queues:\n  .hidden: {}\n") == "t.yaml:2:3: bad queue name '.hidden'" + name_rule);
@@ -767,7 +767,7 @@ TEST_CASE("override errors are located at --set:N", "[conf][override]") {
           "--set:1: listen.raw[1]: bad address 'bad': the port is missing (expected HOST:PORT)");
     CHECK(error("", {{"queues", "{}"}}) ==
           "--set:1: queues: no queue defined: 'queues' needs at least one queue, like queues: {default: {}}");
-    CHECK(error("", {{"queues.x", "{mode: print}"}}) == "--set:1: queues.x.mode: unknown mode 'print' (expected: hold, direct)");
+    CHECK(error("", {{"queues.x", "{mode: print}"}}) == "--set:1: queues.x.mode: unknown mode 'print' (expected: hold, direct, server)");
     CHECK(error("", {{"default_queue", ""}}) == "--set:1: default_queue: expected a queue name, got nothing (null)");
     CHECK(error("", {{"log.level", "a\n---\nb"}}) ==
           "--set:1: log.level: more than one YAML document; printgate reads exactly one");
@@ -867,4 +867,83 @@ TEST_CASE("tls errors", "[conf][tls]") {
     CHECK(error("tls: server.pem\n") == "t.yaml:1:6: expected a map of settings, got 'server.pem'");
     CHECK(error("", {{"tls.certificate", "c.pem"}}) ==
           "--set:1: tls.certificate: tls.certificate is set but tls.private_key is not; set both or neither");
+}
+
+TEST_CASE("upstream defaults and settings", "[conf][upstream]") {
+    const Config d = ok("");
+    CHECK_FALSE(d.upstream.enabled());
+    CHECK(d.upstream.probe_interval == 1s);
+    CHECK(d.upstream.probe_timeout == 1s);
+    CHECK(d.upstream.fail_threshold == 3);
+    CHECK(d.upstream.recover_threshold == 3);
+    CHECK(d.upstream.hold_down == 10s);
+    CHECK(d.upstream.duplicate_window == 10min);
+
+    const Config c = ok(
+        "upstream:\n"
+        "  url: https://myq.example:8093/\n"
+        "  credentials_file: creds\n"
+        "  ca_file: /etc/printgate/ca.pem\n"
+        "  pinned_cert: sha256:AB:" + repeat("0", 62) + "\n"
+        "  gateway_id: branch-7\n"
+        "  probe_interval: 2s\n"
+        "  fail_threshold: 4\n"
+        "  recover_threshold: 5\n"
+        "  hold_down: 30s\n"
+        "  duplicate_window: 0s\n"
+        "queues:\n"
+        "  office: {mode: server, server_queue: 'ipps://myq.example/printers/branch', on_recovery: forward}\n"
+        "  local: {}\n"
+        "default_queue: local\n");
+    CHECK(c.upstream.enabled());
+    CHECK(c.upstream.url == "https://myq.example:8093");
+    CHECK(c.upstream.credentials_file == "/etc/printgate/creds");
+    CHECK(c.upstream.pinned_cert == "ab" + repeat("0", 62));
+    CHECK(c.upstream.gateway_id == "branch-7");
+    CHECK(c.upstream.probe_interval == 2s);
+    CHECK(c.upstream.fail_threshold == 4);
+    CHECK(c.upstream.recover_threshold == 5);
+    CHECK(c.upstream.hold_down == 30s);
+    CHECK(c.upstream.duplicate_window == 0s);
+    const auto& q = c.queues.at("office");
+    CHECK(q.mode == QueueMode::server);
+    CHECK(q.server_queue == "ipps://myq.example/printers/branch");
+    CHECK(q.on_recovery == OnRecovery::forward);
+    CHECK(ok("upstream: {url: 'https://m', credentials_file: c, gateway_id: g}\n"
+             "queues: {q: {mode: server, server_queue: 'lpd://m/q'}}\n")
+              .queues.at("q")
+              .on_recovery == OnRecovery::keep_local);
+}
+
+TEST_CASE("upstream and server queue errors", "[conf][upstream]") {
+    const std::string up = "upstream: {url: 'https://m', credentials_file: c, gateway_id: g}\n";
+    CHECK(error(up + "queues:\n  q: {mode: server}\n") ==
+          "t.yaml:3:3: queue 'q' has mode: server but no server_queue (the MyQ queue's URI, like server_queue: "
+          "ipps://myq.example/printers/branch)");
+    CHECK(error(up + "queues:\n  q: {server_queue: 'ipp://m/q'}\n") ==
+          "t.yaml:3:7: 'server_queue' applies only to queues with mode: server");
+    CHECK(error(up + "queues:\n  q: {mode: server, server_queue: 'socket://m'}\n") ==
+          "t.yaml:3:35: a server queue is reached by ipp://, ipps:// or lpd://, not socket://");
+    CHECK(error(up + "queues:\n  q: {mode: server, server_queue: 'ipp://m/q', on_recovery: later}\n") ==
+          "t.yaml:3:61: unknown on_recovery 'later' (expected: keep_local, forward)");
+    CHECK(error("queues:\n  q: {mode: server, server_queue: 'ipp://m/q'}\n") ==
+          "t.yaml:2:13: a queue has mode: server, so upstream.url must name the central server");
+    CHECK(error("upstream: {url: 'http://m', credentials_file: c, gateway_id: g}\n") ==
+          "t.yaml:1:17: expected the server's https:// URL like https://myq.example:8093, got "
+          "'http://m'");
+    CHECK(error("upstream: {url: 'https://m', gateway_id: g}\n") ==
+          "t.yaml:1:11: upstream.url is set, so upstream.credentials_file must name the "
+          "file with client_id: and client_secret: (never the secret inline)");
+    CHECK(error("upstream: {url: 'https://m', credentials_file: c}\n") ==
+          "t.yaml:1:11: upstream.url is set, so upstream.gateway_id must name this gateway");
+    CHECK(error("upstream: {pinned_cert: 'sha256:abc'}\n") ==
+          "t.yaml:1:25: expected the SHA-256 of the server certificate as sha256: and 64 hex "
+          "digits, got 'sha256:abc'");
+    CHECK(error("upstream: {fail_threshold: 0}\n") ==
+          "t.yaml:1:28: fail_threshold must be a whole number from 1 to 100, got '0'");
+    CHECK(error("upstream: {probe_interval: 10ms}\n") ==
+          "t.yaml:1:28: probe_interval must be between 100ms and 10m, got '10ms'");
+    CHECK(error("upstream: {gateway_id: 'a b'}\n") ==
+          "t.yaml:1:24: use 1-64 letters, digits, '-', '_' or '.', got 'a b'");
+    CHECK(error("upstream: {secret: x}\n") == "t.yaml:1:12: unknown key 'secret' in 'upstream'");
 }
