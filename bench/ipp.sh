@@ -76,12 +76,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-note() { printf '%s\n' "$*"; }
-fail() { printf 'HARNESS FAILURE: %s\n' "$*"; HARNESS_FAIL=1; }
-kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }                # key=value from a line
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"   # note, fail, kv, calc, yn, forget_pid (ipp.sh keeps its own cleanup)
 median() { printf '%s\n' "$@" | awk 'NF' | sort -g | awk '{a[NR]=$1} END{if(NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
 range() { printf '%s\n' "$@" | awk 'NF' | sort -g | awk '{a[NR]=$1} END{if(NR) printf "%s-%s", a[1], a[NR]; else printf "n/a"}'; }
-calc() { awk "BEGIN{printf \"$1\", $2}" 2>/dev/null || echo "n/a"; }   # n/a: missing figure
 now() { date +%s.%N; }
 status_of() { awk -v k="$2" '$1==k":"{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }   # kB; 0: gone
 CLK_TCK=$(getconf CLK_TCK)
@@ -89,13 +87,6 @@ cpu_of() { awk -v t="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) /
 free_port() { "${PYI[@]}" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 mib() { calc '%.1f' "$1 / 1024"; }          # kB -> MiB
 mb() { calc '%.1f' "$1 * 1024 / 1e6"; }     # kB -> MB (1e6 B)
-yn() { awk "BEGIN{print ($1) ? \"meets\" : \"BELOW\"}" 2>/dev/null || echo "n/a"; }
-
-forget_pid() {
-    local keep=() p
-    for p in "${STARTED_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-    STARTED_PIDS=("${keep[@]}")
-}
 
 stop_pid() {   # TERM, wait up to 15 s, then KILL; only PIDs this script started
     local pid=$1 i

@@ -45,33 +45,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/raw9100.XXXXXX")
 HARNESS_FAIL=0
 STARTED_PIDS=()   # only processes this script started; killed by PID at exit
 
-cleanup() {
-    local p
-    for p in "${STARTED_PIDS[@]}"; do
-        if kill -0 "$p" 2>/dev/null; then
-            kill -TERM "$p" 2>/dev/null || true
-            wait "$p" 2>/dev/null || true
-        fi
-    done
-    if [[ ${KEEP:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-note() { printf '%s\n' "$*"; }
-fail() { printf 'HARNESS FAILURE: %s\n' "$*"; HARNESS_FAIL=1; }
-kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }                # key=value from a line
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-calc() { awk "BEGIN{printf \"$1\", $2}" 2>/dev/null || echo "n/a"; }   # n/a: missing figure
 now() { date +%s.%N; }
 status_of() { awk -v k="$2" '$1==k":"{print $2}' "/proc/$1/status" 2>/dev/null; }   # kB
 free_port() { "$PY" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-
-forget_pid() {
-    local keep=() p
-    for p in "${STARTED_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-    STARTED_PIDS=("${keep[@]}")
-}
 
 # ---------------------------------------------------------------- printgated
 PG_PID="" PG_STATE="" PG_PORT=""
@@ -332,7 +314,6 @@ mib() { calc '%.1f' "$1 / 1024"; }
 flat_delta=$(( BIG_TOP - MID_TOP ))   # flat: within max(2 MiB, 10%)
 flat_tol=$(( MID_TOP / 10 > 2048 ? MID_TOP / 10 : 2048 ))
 flat=$([[ $flat_delta -le $flat_tol ]] && echo yes || echo no)
-yn() { awk "BEGIN{print ($1) ? \"meets\" : \"BELOW\"}" 2>/dev/null || echo "n/a"; }
 
 note "== summary (median of ${REPEAT} for (a); MB/s = 1e6 B/s; RSS in MiB)"
 printf '%-44s %-28s %-22s %s\n' "figure" "value" "target" "status"
