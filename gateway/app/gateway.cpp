@@ -9,11 +9,15 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -42,6 +46,28 @@
 namespace pg::app {
 
 namespace {
+
+// sd_notify(3) without blocking: libsystemd's sendmsg() waits when the receiver's
+// queue is full (a service manager that does not read, or a test harness), and
+// that would stall the I/O thread. A message that does not fit is dropped; the
+// next STATUS= replaces it anyway. READY=1 goes first, to an empty queue.
+void notify(std::string_view message) {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (path == nullptr || path[0] == '\0') return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::size_t len = std::strlen(path);
+    if (len >= sizeof addr.sun_path || (path[0] != '/' && path[0] != '@')) return;
+    std::memcpy(addr.sun_path, path, len);
+    if (path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return;
+    const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+    ::sendto(fd, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+             addr_len);
+    ::close(fd);
+}
+
 
 spool::Limits spool_limits(const conf::Config& c) {
     return {c.spool.max_job_size, c.spool.max_total_size, c.spool.min_free_space};
@@ -294,7 +320,7 @@ void Gateway::upstream_changed(const upstream::StateChange& change) {
 
 void Gateway::notify_status() {
     std::string s = "STATUS=" + status_line();
-    sd_notify(0, s.c_str());
+    notify(s);
 }
 
 void Gateway::arm_watchdog() {
@@ -303,7 +329,7 @@ void Gateway::arm_watchdog() {
     watchdog_.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         // The ping comes from the I/O thread itself: a wedged loop stops it.
-        sd_notify(0, "WATCHDOG=1");
+        notify("WATCHDOG=1");
         arm_watchdog();
     });
 }
@@ -345,7 +371,7 @@ void Gateway::run() {
     }
     log_.info({.event = "ready"}, "printgated ready; {}", status_line());
     std::string ready = "READY=1\nSTATUS=" + status_line();
-    sd_notify(0, ready.c_str());
+    notify(ready);
     last_status_ = status_line();
     arm_status();
     forwarder_->start();
@@ -367,7 +393,7 @@ void Gateway::begin_shutdown(const char* why) {
     }
     stopping_ = true;
     log_.info({.event = "stopping"}, "{}: stopping; {} connection(s) in flight", why, connections_.size());
-    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    notify("STOPPING=1\nSTATUS=stopping");
     boost::system::error_code ec;
     for (auto& a : acceptors_) a->close(ec);
     spool_->stop();  // new jobs are refused from now on; queued commits still complete

@@ -175,6 +175,10 @@ Forwarder::Forwarder(app::Gateway& gw)
     if (const auto& ca = gw.config().upstream.ca_file; !ca.empty()) tls_server_.load_verify_file(ca, ec);
     else tls_server_.set_default_verify_paths(ec);
     tls_server_.set_verify_mode(asio::ssl::verify_peer);
+    // Test-only fault injection (tests/integration/test_upstream.py): die right after
+    // a destination acknowledged a job, before the acknowledgement is recorded.
+    if (const char* f = std::getenv("PG_FAULT_INJECT"); f && std::string_view(f) == "die_after_ack")
+        die_after_ack_ = true;
 }
 
 Forwarder::~Forwarder() = default;
@@ -405,6 +409,9 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
             }
         } else {
             doubt_before = false;  // the destination does not have it: safe to send
+            gw_.log().info({.event = "job_reconciled", .job_id = id, .queue = queue, .proto = "ipp"},
+                           "job {} is not at {} after an interrupted send: sending it again", id,
+                           log::escape(w.route));
         }
     }
     if (remote_ids(job.delivery.remote_id).size() < parts_of(job).size()) {
@@ -484,6 +491,12 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                 }
                 if (!pj) co_return co_await back_to_pending("offline-report", pj.error().message, pj.error().connected);
                 const auto st = pj->operation_or_status();
+                if (ipp::client::is_success(st) && die_after_ack_) {
+                    // Fault injection for the reconciliation test: the destination has
+                    // the job, and we die before recording its acknowledgement.
+                    gw_.log().flush();
+                    std::_Exit(137);
+                }
                 if (ipp::client::is_success(st)) {
                     auto info = ipp::client::read_job(*pj);
                     acked_ids.push_back(info.job_id);
@@ -643,15 +656,21 @@ asio::awaitable<std::optional<std::int32_t>> Forwarder::reconcile(Worker& w, con
     const std::size_t index = remote_ids(job.delivery.remote_id).size();
     if (index >= parts.size()) co_return 0;
     const std::int64_t k_octets = static_cast<std::int64_t>((parts[index].size + 1023) / 1024);
-    // Printer clocks drift: accept jobs created up to two minutes before the attempt.
-    const std::int64_t since = job.delivery.attempt_ms / 1000 - 120;
+    // Only jobs created since the attempt began (2 s of slack for clock skew and the
+    // one-second resolution of dateTime). A wrong match would lose a print, a miss
+    // only repeats one: when in doubt, do not match.
+    const std::int64_t since = job.delivery.attempt_ms / 1000 - 2;
     // Remote ids our other jobs on this route already claim are not this job.
     std::set<std::int32_t> claimed;
     gw_.spool().for_each([&](const spool::JobRecord& j) {
         if (j.id != job.id && j.delivery.route == w.route)
             for (auto r : remote_ids(j.delivery.remote_id)) claimed.insert(r);
     });
+    // An untitled job has nothing that tells it from another untitled job of the same
+    // owner (another gateway's, another client's): it is never matched.
+    if (job.meta.name.empty()) co_return 0;
     std::int32_t best = 0;
+    int candidates = 0;
     for (const char* which : {"not-completed", "completed"}) {
         caller.request_id = next_request_id_++;
         auto r = co_await client.call(ipp::client::get_jobs(caller, which, 500));
@@ -666,13 +685,23 @@ asio::awaitable<std::optional<std::int32_t>> Forwarder::reconcile(Worker& w, con
         }
         for (const auto& listed : ipp::client::read_jobs(*r)) {
             if (claimed.count(listed.job_id) != 0) continue;
-            if (!listed.owner.empty() && listed.owner != job.meta.user) continue;
-            if (listed.name != job.meta.name) continue;
+            // A send cut mid-document leaves an aborted (or canceled) job there: not a
+            // delivery. An unknown state cannot be trusted either.
+            if (listed.state == 0 || listed.state == IPP_JSTATE_ABORTED || listed.state == IPP_JSTATE_CANCELED)
+                continue;
+            if (listed.owner != job.meta.user || listed.name != job.meta.name) continue;
             if (listed.k_octets >= 0 && std::llabs(listed.k_octets - k_octets) > 1) continue;
-            if (listed.created_unix && *listed.created_unix < since) continue;
-            // The earliest match: a later one would be a newer job of the same shape.
-            if (best == 0 || listed.job_id < best) best = listed.job_id;
+            if (!listed.created_unix || *listed.created_unix < since) continue;  // cannot tell: no match
+            ++candidates;
+            best = listed.job_id;
         }
+    }
+    // Two candidates: one may be another sender's job of the same shape. Taking the
+    // wrong one would lose this job; sending again at worst repeats it.
+    if (candidates > 1) {
+        gw_.log().warn({.event = "job_reconciled", .job_id = job.id, .queue = job.meta.queue, .proto = "ipp"},
+                       "job {}: {} jobs at {} look like it; not guessing", job.id, candidates, log::escape(w.route));
+        co_return 0;
     }
     co_return best;
 }

@@ -111,6 +111,7 @@ private:
     std::set<std::string> paused_;
     bool stopping_ = false;
     std::uint64_t server_forwards_ = 0;
+    bool die_after_ack_ = false;  // PG_FAULT_INJECT=die_after_ack (tests only)
 };
 
 }  // namespace pg::output

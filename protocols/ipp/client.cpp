@@ -115,8 +115,8 @@ Message get_jobs(const Caller& c, std::string_view which, std::int32_t limit) {
     ippAddString(m.get(), IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "which-jobs", nullptr, w.c_str());
     ippAddBoolean(m.get(), IPP_TAG_OPERATION, "my-jobs", 1);
     if (limit > 0) ippAddInteger(m.get(), IPP_TAG_OPERATION, IPP_TAG_INTEGER, "limit", limit);
-    static const char* const wanted[] = {"job-id", "job-name", "job-originating-user-name", "job-k-octets",
-                                         "date-time-at-creation"};
+    static const char* const wanted[] = {"job-id",       "job-name",  "job-originating-user-name",
+                                         "job-k-octets", "job-state", "date-time-at-creation"};
     ippAddStrings(m.get(), IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes",
                   static_cast<int>(std::size(wanted)), nullptr, wanted);
     return m;
@@ -196,6 +196,8 @@ std::vector<ListedJob> read_jobs(const Message& response) {
             if (const char* v = ippGetString(a, 0, nullptr)) cur.owner = text::sanitize_name(v);
         } else if (n == "job-k-octets" && tag == IPP_TAG_INTEGER) {
             cur.k_octets = ippGetInteger(a, 0);
+        } else if (n == "job-state" && tag == IPP_TAG_ENUM) {
+            cur.state = ippGetInteger(a, 0);
         } else if (n == "date-time-at-creation" && tag == IPP_TAG_DATE) {
             if (const ipp_uchar_t* d = ippGetDate(a, 0)) cur.created_unix = static_cast<std::int64_t>(ippDateToTime(d));
         }

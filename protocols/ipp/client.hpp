@@ -70,6 +70,7 @@ struct ListedJob {
     std::string name;        // job-name (sanitised)
     std::string owner;       // job-originating-user-name (sanitised)
     std::int64_t k_octets = -1;          // job-k-octets; -1 = absent
+    int state = 0;                       // job-state enum; 0 = absent
     std::optional<std::int64_t> created_unix;  // date-time-at-creation as Unix seconds
 };
 std::vector<ListedJob> read_jobs(const Message& response);
