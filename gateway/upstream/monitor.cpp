@@ -59,7 +59,7 @@ asio::awaitable<void> Monitor::loop() {
         const auto started = Clock::now();
         auto r = co_await upstream_->probe();
         if (stopping_) break;
-        record(r);
+        record(r, started);
         // The next probe starts probe_interval after this one started (a slow probe
         // does not stretch the schedule), and never before this one ended.
         timer_.expires_at(started + config_.probe_interval);
@@ -68,12 +68,14 @@ asio::awaitable<void> Monitor::loop() {
     running_ = false;
 }
 
-void Monitor::record(const Result<ProbeResult>& r) {
-    const auto now = Clock::now();
+// Outcomes are stamped with the probe's start: probes are scheduled by their start,
+// so a success streak of N probes spans exactly (N - 1) intervals, whatever the
+// first probe after an outage spent on a new TLS connection.
+void Monitor::record(const Result<ProbeResult>& r, Clock::time_point now) {
     if (r) {
         ++probes_ok_;
         last_latency_ = r->latency;
-        apply(reach_.success(now, r->latency));
+        apply(reach_.success(now, r->latency, r->degraded));
     } else if (r.error().http_status == 429) {
         // Rate limited: the server is there and asks us to slow down.
         ++probes_ok_;
@@ -82,7 +84,7 @@ void Monitor::record(const Result<ProbeResult>& r) {
         ++probes_failed_;
         apply(reach_.failure(now, r.error().message));
     }
-    apply(reach_.tick(now));
+    apply(reach_.tick(Clock::now()));
 }
 
 void Monitor::apply(std::optional<StateChange> c) {
@@ -101,8 +103,9 @@ void Monitor::forward_failed(const std::string& reason) {
 
 asio::awaitable<Result<ProbeResult>> Monitor::probe_now() {
     if (!upstream_) co_return Failure{errc::not_configured, "no upstream.url in the configuration", {}};
+    const auto started = Clock::now();
     auto r = co_await upstream_->probe();
-    if (!stopping_) record(r);
+    if (!stopping_) record(r, started);
     co_return r;
 }
 

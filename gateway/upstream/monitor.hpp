@@ -74,7 +74,7 @@ public:
 
 private:
     boost::asio::awaitable<void> loop();
-    void record(const Result<ProbeResult>& r);
+    void record(const Result<ProbeResult>& r, std::chrono::steady_clock::time_point started);
     void apply(std::optional<StateChange> c);
 
     boost::asio::io_context& io_;

@@ -908,6 +908,7 @@ struct MyqUpstream::Impl {
         if (!d.ok()) co_return lacking(call.what, d);
         if (status != "ok" && status != "degraded")
             co_return fail(errc::bad_response, "the answer to " + call.what + " has an unknown status", 200);
+        out.degraded = status == "degraded";
         co_return out;
     }
 

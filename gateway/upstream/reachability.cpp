@@ -55,7 +55,7 @@ std::optional<StateChange> Reachability::success(Clock::time_point now, std::chr
         case State::online:
             if (!full)
                 return move(State::degraded, now,
-                            partial ? std::string("the server answers but asks us to slow down")
+                            partial ? std::string("the server answers but is rate limiting or says it is degraded")
                                     : fmt::format("probe took {} ms (degraded_latency {} ms)", latency.count(),
                                                   o_.degraded_latency.count()));
             return std::nullopt;

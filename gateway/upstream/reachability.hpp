@@ -49,7 +49,8 @@ public:
     explicit Reachability(ReachabilityOptions o, Clock::time_point now);
 
     // A probe answered (latency of the status call). `partial` marks an answer that
-    // is not a full success (429): it counts as degraded, not as a failure.
+    // is not a full success (429, or the server's own status "degraded"): it counts
+    // as degraded, not as a failure.
     std::optional<StateChange> success(Clock::time_point now, std::chrono::milliseconds latency,
                                        bool partial = false);
     // A probe, a token request or a forward failed as "unavailable".

@@ -60,6 +60,7 @@ struct ProbeResult {
     std::chrono::milliseconds latency{0};  // the status request alone (not the token fetch)
     std::string server_version;
     std::string server_time;               // as the server said it (RFC 3339)
+    bool degraded = false;                 // the server said status "degraded" (works, but impaired)
 };
 
 // How a user logs in; numbered as in docs/upstream-protocol.md (login_info.type).
