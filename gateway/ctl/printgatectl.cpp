@@ -104,12 +104,12 @@ int print_status(const json::value& v) {
     std::printf("connections: %s\n", str(o.at("connections")).c_str());
     if (auto* up = o.if_contains("upstream"); up && up->is_object() && up->as_object().at("enabled").as_bool()) {
         const auto& u = up->as_object();
-        std::printf("upstream: %s since %s (%s s)%s\n", str(u.at("state")).c_str(), str(u.at("since")).c_str(),
-                    str(u.at("seconds_in_state")).c_str(), u.at("drill").as_bool() ? ", drill" : "");
+        std::printf("upstream: %s since %s (%.1f s)%s\n", str(u.at("state")).c_str(), str(u.at("since")).c_str(),
+                    u.at("seconds_in_state").to_number<double>(), u.at("drill").as_bool() ? ", drill" : "");
         std::printf("upstream last probe: %s ms; last error: %s\n", str(u.at("last_probe_latency_ms")).c_str(),
                     u.at("last_error").as_string().empty() ? "-" : safe(u.at("last_error")).c_str());
-        std::printf("upstream jobs waiting: %s; transitions: %s; outage: %s s\n", str(u.at("jobs_waiting")).c_str(),
-                    str(u.at("transitions")).c_str(), str(u.at("outage_seconds")).c_str());
+        std::printf("upstream jobs waiting: %s; transitions: %s; outage: %.1f s\n", str(u.at("jobs_waiting")).c_str(),
+                    str(u.at("transitions")).c_str(), u.at("outage_seconds").to_number<double>());
     }
     return 0;
 }
