@@ -18,6 +18,7 @@
 
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
+#include "gateway/output/document_stream.hpp"
 #include "gateway/output/stream_clients.hpp"
 #include "gateway/service/failover.hpp"
 #include "gateway/upstream/monitor.hpp"
@@ -40,59 +41,41 @@ constexpr auto kMaxBackoff = std::chrono::seconds(60);
 constexpr auto kFollowFirst = 250ms;           // first Get-Job-Attributes after the send
 constexpr auto kFollowMax = 5s;                // then growing to this
 
-// One document of a job, read from the spool on the blocking pool. The spooled
-// stream is the job's documents one after another: each PartBody reads `size`
-// bytes of it, keeping what it read past its end for the next part.
+// One document of a job. The spooled stream is the job's documents one after
+// another: each PartBody takes `size` bytes of it from the read-ahead stream.
 class PartBody final : public net::BodySource {
 public:
-    PartBody(app::Gateway& gw, spool::DocumentReader& reader, std::uint64_t id, std::vector<std::byte>& carry,
-             std::uint64_t size)
-        : gw_(gw), reader_(reader), id_(id), carry_(carry), left_(size) {}
+    PartBody(app::Gateway& gw, DocumentStream& stream, std::uint64_t id, std::uint64_t size)
+        : gw_(gw), stream_(stream), id_(id), left_(size) {}
 
     asio::awaitable<boost::system::result<std::span<const std::byte>>> next() override {
         // A job canceled while it is being sent stops here.
         if (auto r = gw_.spool().find(id_); !r || r->state == JobState::canceled)
             co_return boost::system::error_code(asio::error::operation_aborted);
         if (left_ == 0) co_return std::span<const std::byte>{};
-        if (auto err = co_await fill()) co_return err;
-        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, carry_.size()));
-        out_.assign(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(n));
-        carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(n));
-        left_ -= n;
-        co_return std::span<const std::byte>(out_);
+        auto chunk = co_await stream_.next(static_cast<std::size_t>(std::min<std::uint64_t>(left_, SIZE_MAX)));
+        if (!chunk) co_return chunk.error();
+        if (chunk->empty()) co_return spool::make_error_code(spool::errc::corrupt);  // shorter than its parts
+        left_ -= chunk->size();
+        co_return *chunk;
     }
 
     // Reads and drops the whole part (a document the printer already has).
     asio::awaitable<boost::system::error_code> skip() {
         while (left_ > 0) {
-            if (auto err = co_await fill()) co_return err;
-            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, carry_.size()));
-            carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(n));
-            left_ -= n;
+            auto chunk = co_await stream_.next(static_cast<std::size_t>(std::min<std::uint64_t>(left_, SIZE_MAX)));
+            if (!chunk) co_return chunk.error();
+            if (chunk->empty()) co_return spool::make_error_code(spool::errc::corrupt);
+            left_ -= chunk->size();
         }
         co_return boost::system::error_code{};
     }
 
 private:
-    asio::awaitable<boost::system::error_code> fill() {
-        if (!carry_.empty()) co_return boost::system::error_code{};
-        auto chunk = co_await net::run_blocking(gw_.pool(), [this]() -> spool::Result<std::vector<std::byte>> {
-            auto c = reader_.next();
-            if (!c) return c.error();
-            return std::vector<std::byte>(c->begin(), c->end());
-        });
-        if (!chunk) co_return chunk.error();
-        if (chunk->empty()) co_return spool::make_error_code(spool::errc::corrupt);  // shorter than its parts
-        carry_ = std::move(*chunk);
-        co_return boost::system::error_code{};
-    }
-
     app::Gateway& gw_;
-    spool::DocumentReader& reader_;
+    DocumentStream& stream_;
     std::uint64_t id_;
-    std::vector<std::byte>& carry_;
     std::uint64_t left_;
-    std::vector<std::byte> out_;
 };
 
 // The job's documents: its parts, or the one document.
@@ -467,10 +450,11 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
             for (int attempt = 1; attempt <= kBusyTries && !sent; ++attempt) {
                 auto reader =
                     co_await net::run_blocking(gw_.pool(), [this, id] { return gw_.spool().open_document(id); });
-                std::vector<std::byte> carry;
+                std::optional<DocumentStream> stream;
+                if (reader) stream.emplace(gw_.io().get_executor(), gw_.pool(), std::move(*reader));
                 boost::system::error_code read_error = reader ? boost::system::error_code{} : reader.error();
-                for (std::size_t before = 0; reader && !read_error && before < index; ++before) {
-                    PartBody earlier(gw_, **reader, id, carry, parts[before].size);
+                for (std::size_t before = 0; stream && !read_error && before < index; ++before) {
+                    PartBody earlier(gw_, *stream, id, parts[before].size);
                     read_error = co_await earlier.skip();
                 }
                 if (read_error) {
@@ -482,7 +466,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                     co_await change(id, std::move(t));
                     co_return Outcome::next;
                 }
-                PartBody body(gw_, **reader, id, carry, parts[index].size);
+                PartBody body(gw_, *stream, id, parts[index].size);
                 caller.request_id = next_id();
                 auto pj = co_await client.call(ipp::client::print_job(caller, ticket), &body);
                 if (stopping_) co_return Outcome::stopped;
@@ -579,13 +563,13 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
         co_return Outcome::next;
     }
     const auto parts = parts_of(job);
-    std::vector<std::byte> carry;
+    DocumentStream stream(gw_.io().get_executor(), gw_.pool(), std::move(*reader));
     std::vector<std::unique_ptr<PartBody>> bodies;
     StreamJob sj;
     sj.user = job.meta.user;
     sj.title = job.meta.name;
     for (const auto& p : parts) {
-        bodies.push_back(std::make_unique<PartBody>(gw_, **reader, id, carry, p.size));
+        bodies.push_back(std::make_unique<PartBody>(gw_, stream, id, p.size));
         sj.documents.push_back({p.name, p.size, bodies.back().get()});
     }
     StreamResult sent(ClientError{});
