@@ -36,7 +36,9 @@ asio::awaitable<Forwarder::QueueAnswer> Forwarder::ask_lpd_queue(const PrinterUr
     const lpd::ListingLimits limits;
     // A named executor: GCC 12 destroys a prvalue argument of an awaited coroutine twice.
     asio::any_io_executor ex = gw_.io().get_executor();
-    auto raw = co_await query_lpd(ex, target, user, limits.max_bytes);
+    LpdQueryLimits bounds;
+    bounds.max_bytes = limits.max_bytes;
+    auto raw = co_await query_lpd(ex, target, user, bounds);
     if (!raw) {
         a.reachable = raw.error().connected;
         a.why = raw.error().message;

@@ -32,7 +32,6 @@ namespace {
 
 constexpr auto kConnectTimeout = 15s;
 constexpr auto kIoTimeout = 60s;
-constexpr auto kQueryTimeout = 10s;  // the whole queue listing, after connecting
 
 // RFC 1179 job numbers: three digits, rotating; started at random so two
 // gateways (or a restart) do not reuse the same numbers at once.
@@ -165,7 +164,8 @@ boost::system::result<LpdIdentity, ClientError> lpd_identity(const StreamJob& jo
 
 asio::awaitable<boost::system::result<std::string, ClientError>> query_lpd(asio::any_io_executor ex,
                                                                            const PrinterUri& uri,
-                                                                           const std::string& user, std::size_t max_bytes) {
+                                                                           const std::string& user,
+                                                                           const LpdQueryLimits& limits) {
     using R = boost::system::result<std::string, ClientError>;
     auto opened = co_await open(ex, uri);
     if (!opened) co_return R(boost::system::in_place_error, opened.error());
@@ -177,11 +177,11 @@ asio::awaitable<boost::system::result<std::string, ClientError>> query_lpd(asio:
     std::string answer;
     std::array<char, 4096> buf;
     // One deadline for the whole answer: a server that trickles bytes cannot hold us.
-    s.expires_after(kQueryTimeout);
+    s.expires_after(limits.answer_timeout);
     for (;;) {
         auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-        if (n > max_bytes - std::min(max_bytes, answer.size()))
-            co_return fail(fmt::format("the queue listing is larger than {} bytes", max_bytes));
+        if (n > limits.max_bytes - std::min(limits.max_bytes, answer.size()))
+            co_return fail(fmt::format("the queue listing is larger than {} bytes", limits.max_bytes));
         answer.append(buf.data(), n);
         if (ec == asio::error::eof) break;
         if (ec == beast::error::timeout) co_return fail("the queue listing did not end in time");

@@ -17,6 +17,7 @@
 // sizes) a job has at the server.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -63,16 +64,23 @@ struct LpdIdentity {
 // Errors: the job has no document, or its control file cannot be written.
 boost::system::result<LpdIdentity, ClientError> lpd_identity(const StreamJob& job);
 
+// Bounds of one queue query (query_lpd).
+struct LpdQueryLimits {
+    std::size_t max_bytes = 256 * 1024;               // the whole answer (lpd::ListingLimits' default)
+    std::chrono::milliseconds answer_timeout{10'000};  // from the question sent to the server's close
+};
+
 // Asks the LPD server at `uri` (its queue is the path) for `user`'s jobs in the
 // long form (RFC 1179 §5.4, "\4queue user\n") and returns the answer's bytes, as
 // sent until the server closed. Nothing is parsed here (lpd::parse_queue_listing).
-// Deadlines: connect 15 s, then 10 s for the whole answer. Errors: connected false
-// when no connection could be made (the server cannot be reached); connected true
-// when it did not answer in full: reset, timeout, or more than `max_bytes`.
+// Deadlines: connect 15 s, then limits.answer_timeout for the whole answer. Errors:
+// connected false when no connection could be made (the server cannot be reached);
+// connected true when it did not answer in full: reset, timeout, or more than
+// limits.max_bytes.
 boost::asio::awaitable<boost::system::result<std::string, ClientError>> query_lpd(boost::asio::any_io_executor ex,
                                                                                   const PrinterUri& uri,
                                                                                   const std::string& user,
-                                                                                  std::size_t max_bytes);
+                                                                                  const LpdQueryLimits& limits);
 
 boost::asio::awaitable<StreamResult> send_lpd(boost::asio::any_io_executor ex, const PrinterUri& uri,
                                               const StreamJob& job);
