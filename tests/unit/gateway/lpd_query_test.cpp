@@ -65,7 +65,9 @@ QueryResult ask(Script& script, const std::string& user, const LpdQueryLimits& l
     auto uri = pg::output::parse_printer_uri("lpd://127.0.0.1:" + std::to_string(port) + "/sink");
     REQUIRE(uri);
     std::optional<QueryResult> out;
-    asio::co_spawn(ioc, pg::output::query_lpd(ioc.get_executor(), *uri, user, limits),
+    // A named executor: GCC 12 destroys a prvalue argument of a coroutine twice.
+    asio::any_io_executor ex = ioc.get_executor();
+    asio::co_spawn(ioc, pg::output::query_lpd(ex, *uri, user, limits),
                    [&](std::exception_ptr e, QueryResult r) {
                        REQUIRE_FALSE(e);
                        out = std::move(r);
