@@ -19,6 +19,7 @@
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/document_stream.hpp"
+#include "gateway/output/forwarder_worker.hpp"
 #include "gateway/output/stream_clients.hpp"
 #include "gateway/service/failover.hpp"
 #include "gateway/upstream/monitor.hpp"
@@ -124,22 +125,6 @@ std::string first_reason(const std::vector<std::string>& reasons, std::string fa
 }
 
 }  // namespace
-
-struct Forwarder::Worker {
-    std::string route;
-    asio::steady_timer wake;
-    DestinationStatus status;
-    IppClient* client = nullptr;  // the connection in use, for stop()
-    bool running = false;
-    bool poked = false;           // wake() arrived while a job was in hand
-    std::chrono::milliseconds backoff{0};
-
-    Worker(asio::io_context& io, std::string r) : route(std::move(r)), wake(io) {
-        status.route = route;
-        status.reasons = {"none"};
-        wake.expires_at(asio::steady_timer::time_point::max());
-    }
-};
 
 Forwarder::Forwarder(app::Gateway& gw)
     : gw_(gw),
@@ -544,11 +529,34 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
 asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::JobRecord job, PrinterUri target) {
     const std::uint64_t id = job.id;
     const std::string queue = job.meta.queue;
+    const auto parts = parts_of(job);
+    StreamJob sj;
+    sj.user = job.meta.user;
+    sj.title = job.meta.name;
+    for (const auto& p : parts) sj.documents.push_back({p.name, p.size, nullptr});
+
+    // LPD server queues: a send that was cut is reconciled with the server's queue
+    // listing, and every send records what that listing showed just before it
+    // (docs/job-states.md, "Reconciliation over LPD").
+    std::optional<spool::Lookalikes> before;
+    if (target.scheme == "lpd" && service::is_server_route(w.route)) {
+        before = spool::Lookalikes{};
+        if (auto identity = lpd_identity(sj)) {
+            if (job.delivery.in_doubt && job.delivery.remote_id.empty()) {
+                auto settled = co_await reconcile_lpd(w, job, target, *identity);
+                if (settled) co_return *settled;
+            }
+            auto listed = co_await list_before_send(w, job, target, *identity);
+            if (listed.outcome) co_return *listed.outcome;
+            before = std::move(listed.lookalikes);
+        }
+    }
     spool::Transition start;
     start.from = {JobState::pending, JobState::processing};
     start.to = JobState::processing;
     start.count_attempt = true;
     start.in_doubt = true;
+    start.lookalikes = std::move(before);
     start.reason = "job-printing";
     start.message = "sending to " + w.route;
     if (!co_await change(id, std::move(start))) co_return Outcome::next;
@@ -562,15 +570,11 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
         co_await change(id, std::move(t));
         co_return Outcome::next;
     }
-    const auto parts = parts_of(job);
     DocumentStream stream(gw_.io().get_executor(), gw_.pool(), std::move(*reader));
     std::vector<std::unique_ptr<PartBody>> bodies;
-    StreamJob sj;
-    sj.user = job.meta.user;
-    sj.title = job.meta.name;
-    for (const auto& p : parts) {
-        bodies.push_back(std::make_unique<PartBody>(gw_, stream, id, p.size));
-        sj.documents.push_back({p.name, p.size, bodies.back().get()});
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        bodies.push_back(std::make_unique<PartBody>(gw_, stream, id, parts[i].size));
+        sj.documents[i].body = bodies.back().get();
     }
     StreamResult sent(ClientError{});
     // A named executor: GCC 12 destroys a prvalue argument of an awaited coroutine twice.
@@ -583,21 +587,17 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     }
     if (!sent) {
         const std::string why = sent.error().message;
-        w.status.reasons = {"offline-report"};
-        w.status.message = why;
-        gw_.log().warn({.event = "destination_unavailable", .job_id = id, .queue = queue, .proto = "lpd"},
-                       "{}: {}; job {} waits", log::escape(w.route), log::escape(why), id);
-        if (service::is_server_route(w.route)) gw_.monitor().forward_failed(why);
-        spool::Transition t;
-        t.from = {JobState::processing};
-        t.to = JobState::pending;
-        t.reason = "resources-are-not-ready";
-        t.message = why;
-        // LPD and 9100 cannot be asked what arrived: a send cut after connecting is in
-        // doubt (it will be sent again; see docs/job-states.md).
-        t.in_doubt = job.delivery.in_doubt || sent.error().connected;
-        co_await change(id, std::move(t));
-        co_return Outcome::retry;
+        // A send cut after connecting is in doubt: an LPD server queue is asked
+        // before it is sent again; other LPD and 9100 destinations cannot be asked,
+        // so it is sent again (docs/job-states.md).
+        const bool doubt = job.delivery.in_doubt || sent.error().connected;
+        co_return co_await stream_waits(w, job, why, doubt);
+    }
+    if (die_after_ack_) {
+        // Fault injection for the reconciliation test: the server has the whole job,
+        // and we die before recording it.
+        gw_.log().flush();
+        std::_Exit(137);
     }
     if (service::is_server_route(w.route)) ++server_forwards_;
     w.status.reasons = {"none"};
@@ -612,6 +612,23 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     t.event = "job_done";
     co_await change(id, std::move(t));
     co_return Outcome::next;
+}
+
+asio::awaitable<Forwarder::Outcome> Forwarder::stream_waits(Worker& w, const spool::JobRecord& job,
+                                                            const std::string& why, bool in_doubt) {
+    w.status.reasons = {"offline-report"};
+    w.status.message = why;
+    gw_.log().warn({.event = "destination_unavailable", .job_id = job.id, .queue = job.meta.queue, .proto = "lpd"},
+                   "{}: {}; job {} waits", log::escape(w.route), log::escape(why), job.id);
+    if (service::is_server_route(w.route)) gw_.monitor().forward_failed(why);
+    spool::Transition t;
+    t.from = {JobState::pending, JobState::processing};
+    t.to = JobState::pending;
+    t.reason = "resources-are-not-ready";
+    t.message = why;
+    t.in_doubt = in_doubt;
+    co_await change(job.id, std::move(t));
+    co_return Outcome::retry;
 }
 
 asio::awaitable<std::optional<Forwarder::Outcome>> Forwarder::server_gate(Worker& w, const spool::JobRecord& job) {

@@ -12,7 +12,9 @@
 //
 // Fencing: a job is retried from the start only while the destination has not
 // acknowledged it (no remote job id recorded). Once acknowledged, a restart only
-// follows it (Get-Job-Attributes); it is never sent twice.
+// follows it (Get-Job-Attributes); it is never sent twice. A send cut after bytes
+// may have reached the destination (in doubt) is reconciled first: IPP Get-Jobs
+// (reconcile), or for LPD server queues the queue listing (forwarder_lpd.cpp).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +30,10 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "gateway/output/ipp_client.hpp"
+#include "gateway/output/stream_clients.hpp"
 #include "gateway/spool/spool.hpp"
 #include "protocols/ipp/client.hpp"
+#include "protocols/lpd/lpq_answer.hpp"
 
 namespace pg::app { class Gateway; }
 
@@ -97,6 +101,36 @@ private:
     // nullopt when the destination could not tell (then the job waits).
     boost::asio::awaitable<std::optional<std::int32_t>> reconcile(Worker& w, const spool::JobRecord& job,
                                                                   IppClient& client, ipp::client::Caller& caller);
+    // LPD server queues (forwarder_lpd.cpp; docs/job-states.md, "Reconciliation over
+    // LPD"). What the server's queue listing said: reachable false = no connection
+    // (the job waits); no listing = it answered, but nothing that proves a listing.
+    struct QueueAnswer {
+        bool reachable = false;
+        std::optional<lpd::QueueListing> listing;
+        std::string why;  // when there is no usable listing: no user data
+    };
+    boost::asio::awaitable<QueueAnswer> ask_lpd_queue(const PrinterUri& target, const std::string& user);
+    // An LPD or 9100 destination cannot take the job now: logs it, counts a failed
+    // forward on server routes, and puts the job back to pending, in doubt as given.
+    boost::asio::awaitable<Outcome> stream_waits(Worker& w, const spool::JobRecord& job, const std::string& why,
+                                                 bool in_doubt);
+    // A job in doubt: nullopt = the server does not have it, or cannot tell: send it
+    // again; next = found there (completed here); retry = the server cannot be
+    // reached (the job waits); stopped.
+    boost::asio::awaitable<std::optional<Outcome>> reconcile_lpd(Worker& w, const spool::JobRecord& job,
+                                                                 const PrinterUri& target, const LpdIdentity& id);
+    // Before a send: the lookalikes to record with the attempt, or an outcome when
+    // the server cannot be reached (the job waits) or the forwarder stops.
+    struct BeforeSend {
+        std::optional<Outcome> outcome;
+        spool::Lookalikes lookalikes;
+    };
+    boost::asio::awaitable<BeforeSend> list_before_send(Worker& w, const spool::JobRecord& job,
+                                                        const PrinterUri& target, const LpdIdentity& id);
+    // Another job of ours that looks like `job` (owner, title, size) and went to the
+    // same destination since `since_ms`, or is still on its way: its copy at the
+    // server would look new too.
+    bool sibling_since(const spool::JobRecord& job, const std::string& uri, std::int64_t since_ms) const;
     Destination resolve(const std::string& route) const;
     std::optional<spool::JobRecord> next_job(const std::string& route) const;
     boost::asio::awaitable<spool::Result<spool::JobRecord>> change(std::uint64_t id, spool::Transition t);
@@ -111,7 +145,7 @@ private:
     std::set<std::string> paused_;
     bool stopping_ = false;
     std::uint64_t server_forwards_ = 0;
-    bool die_after_ack_ = false;  // PG_FAULT_INJECT=die_after_ack (tests only)
+    bool die_after_ack_ = false;  // PG_FAULT_INJECT=die_after_ack (tests only): IPP, LPD and 9100
 };
 
 }  // namespace pg::output

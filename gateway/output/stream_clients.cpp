@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -16,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <fmt/format.h>
 
+#include "protocols/lpd/control_file.hpp"
 #include "protocols/lpd/control_writer.hpp"
 
 namespace pg::output {
@@ -108,7 +111,84 @@ asio::awaitable<std::optional<std::string>> stream_document(beast::tcp_stream& s
     co_return std::nullopt;
 }
 
+// The control file send_lpd writes for `job` (RFC 1179 §7, by the pure writer,
+// which sanitises every name and keeps to the RFC's octet limits), with its data
+// file names. `host` is this machine's name, `number` the job number.
+struct ControlDraft {
+    std::string control;
+    std::vector<std::string> data_names;
+};
+
+boost::system::result<ControlDraft, ClientError> draft_control(const StreamJob& job, const std::string& host,
+                                                               unsigned number) {
+    using R = boost::system::result<ControlDraft, ClientError>;
+    auto fail = [](std::string why) { return R(boost::system::in_place_error, ClientError{std::move(why), false}); };
+    // CUPS's lpd backend keeps 15 bytes of the host in spool names ("dfA%03d%.15s").
+    const std::string spool = lpd::spool_host(host, 15);
+    lpd::ControlFile control_job;
+    if (!host.empty()) control_job.host = host;
+    control_job.user = job.user.empty() ? std::string("anonymous") : job.user;
+    if (!job.title.empty()) control_job.job_name = job.title;
+    ControlDraft out;
+    for (std::size_t i = 0; i < job.documents.size(); ++i) {
+        auto name = lpd::spool_file_name(false, i, number, spool);
+        if (!name) return fail("cannot name data file " + std::to_string(i + 1) + ": " + name.error().message);
+        out.data_names.push_back(*name);
+        const std::string& n = job.documents[i].name.empty() ? job.title : job.documents[i].name;
+        control_job.files.push_back(
+            lpd::PrintFile{*name, 'l', 1, n.empty() ? std::nullopt : std::optional<std::string>(n)});
+        control_job.unlink.push_back(*name);
+    }
+    if (out.data_names.empty()) return fail("the job has no document");
+    auto written = lpd::write_control_file(control_job);
+    if (!written) return fail("cannot write the control file: " + written.error().message);
+    out.control = std::move(*written);
+    return out;
+}
+
 }  // namespace
+
+boost::system::result<LpdIdentity, ClientError> lpd_identity(const StreamJob& job) {
+    using R = boost::system::result<LpdIdentity, ClientError>;
+    auto draft = draft_control(job, local_host(), 0);
+    if (!draft) return R(boost::system::in_place_error, draft.error());
+    // Read back as any receiver reads it: the P, J and N values as they arrive.
+    auto parsed = lpd::parse_control_file(draft->control);
+    if (!parsed) return R(boost::system::in_place_error, ClientError{"cannot read back the control file", false});
+    LpdIdentity id;
+    id.user = parsed->user.value_or("");
+    id.title = parsed->job_name.value_or("");
+    for (std::size_t i = 0; i < job.documents.size(); ++i) id.sizes.push_back(job.documents[i].size);
+    return id;
+}
+
+asio::awaitable<boost::system::result<std::string, ClientError>> query_lpd(asio::any_io_executor ex,
+                                                                           const PrinterUri& uri,
+                                                                           const std::string& user,
+                                                                           const LpdQueryLimits& limits) {
+    using R = boost::system::result<std::string, ClientError>;
+    auto opened = co_await open(ex, uri);
+    if (!opened) co_return R(boost::system::in_place_error, opened.error());
+    beast::tcp_stream& s = *opened;
+    auto fail = [](std::string why) { return R(boost::system::in_place_error, ClientError{std::move(why), true}); };
+    // RFC 1179 §5.4: \4 queue SP list LF; the server answers and closes (no status byte).
+    const std::string line = "\x04" + field(uri.path.substr(1), 127) + " " + field(user, 131) + "\n";
+    if (auto ec = co_await write_text(s, line)) co_return fail("asking for the queue: " + ec.message());
+    std::string answer;
+    std::array<char, 4096> buf;
+    // One deadline for the whole answer: a server that trickles bytes cannot hold us.
+    s.expires_after(limits.answer_timeout);
+    for (;;) {
+        auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        if (n > limits.max_bytes - std::min(limits.max_bytes, answer.size()))
+            co_return fail(fmt::format("the queue listing is larger than {} bytes", limits.max_bytes));
+        answer.append(buf.data(), n);
+        if (ec == asio::error::eof) break;
+        if (ec == beast::error::timeout) co_return fail("the queue listing did not end in time");
+        if (ec) co_return fail("reading the queue listing: " + ec.message());
+    }
+    co_return R(boost::system::in_place_value, std::move(answer));
+}
 
 asio::awaitable<StreamResult> send_lpd(asio::any_io_executor ex, const PrinterUri& uri, const StreamJob& job) {
     auto opened = co_await open(ex, uri);
@@ -117,7 +197,6 @@ asio::awaitable<StreamResult> send_lpd(asio::any_io_executor ex, const PrinterUr
     const std::string queue = uri.path.substr(1);
     const unsigned number = next_job_number();
     const std::string host = local_host();
-    // CUPS's lpd backend keeps 15 bytes of the host in spool names ("dfA%03d%.15s").
     const std::string spool = lpd::spool_host(host, 15);
     auto ack = [&](std::string_view what) -> asio::awaitable<std::optional<std::string>> {
         std::byte b{1};
@@ -132,26 +211,10 @@ asio::awaitable<StreamResult> send_lpd(asio::any_io_executor ex, const PrinterUr
     if (auto ec = co_await write_text(s, "\x02" + field(queue, 127) + "\n")) co_return fail("sending: " + ec.message());
     if (auto e = co_await ack("the queue " + queue)) co_return fail(*e);
 
-    // The control file (RFC 1179 §7) and its §6.2 names come from the pure writer,
-    // which sanitises every name and keeps to the RFC's octet limits.
-    lpd::ControlFile control_job;
-    if (!host.empty()) control_job.host = host;
-    control_job.user = job.user.empty() ? std::string("anonymous") : job.user;
-    if (!job.title.empty()) control_job.job_name = job.title;
-    std::vector<std::string> data_names;
-    for (std::size_t i = 0; i < job.documents.size(); ++i) {
-        auto name = lpd::spool_file_name(false, i, number, spool);
-        if (!name) co_return fail("cannot name data file " + std::to_string(i + 1) + ": " + name.error().message);
-        data_names.push_back(*name);
-        const std::string& n = job.documents[i].name.empty() ? job.title : job.documents[i].name;
-        control_job.files.push_back(
-            lpd::PrintFile{*name, 'l', 1, n.empty() ? std::nullopt : std::optional<std::string>(n)});
-        control_job.unlink.push_back(*name);
-    }
-    if (data_names.empty()) co_return fail("the job has no document");
-    auto written = lpd::write_control_file(control_job);
-    if (!written) co_return fail("cannot write the control file: " + written.error().message);
-    const std::string control = std::move(*written);
+    auto draft = draft_control(job, host, number);
+    if (!draft) co_return fail(draft.error().message);
+    const std::string control = std::move(draft->control);
+    const std::vector<std::string> data_names = std::move(draft->data_names);
     const std::string control_name = *lpd::spool_file_name(true, 0, number, spool);
 
     auto send_control = [&]() -> asio::awaitable<std::optional<std::string>> {

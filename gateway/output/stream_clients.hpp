@@ -11,8 +11,15 @@
 //
 // Deadlines: connect 15 s, each acknowledgement and each write 60 s, the 9100
 // printer's close 60 s after the half-close.
+//
+// Also the LPD queue query (RFC 1179 §5.4) the forwarder uses to reconcile a send
+// to an LPD server queue that was cut (docs/job-states.md), and the identity (P, J,
+// sizes) a job has at the server.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,6 +52,35 @@ struct StreamReceipt {
 };
 
 using StreamResult = boost::system::result<StreamReceipt, ClientError>;
+
+// What an LPD server is told about `job`, read back from the control file send_lpd
+// writes (so sanitised and cut exactly as sent): the P line's user, the J line's
+// title ("" when the job has none) and each document's size.
+struct LpdIdentity {
+    std::string user;
+    std::string title;
+    std::vector<std::uint64_t> sizes;
+};
+// Errors: the job has no document, or its control file cannot be written.
+boost::system::result<LpdIdentity, ClientError> lpd_identity(const StreamJob& job);
+
+// Bounds of one queue query (query_lpd).
+struct LpdQueryLimits {
+    std::size_t max_bytes = 256 * 1024;               // the whole answer (lpd::ListingLimits' default)
+    std::chrono::milliseconds answer_timeout{10'000};  // from the question sent to the server's close
+};
+
+// Asks the LPD server at `uri` (its queue is the path) for `user`'s jobs in the
+// long form (RFC 1179 §5.4, "\4queue user\n") and returns the answer's bytes, as
+// sent until the server closed. Nothing is parsed here (lpd::parse_queue_listing).
+// Deadlines: connect 15 s, then limits.answer_timeout for the whole answer. Errors:
+// connected false when no connection could be made (the server cannot be reached);
+// connected true when it did not answer in full: reset, timeout, or more than
+// limits.max_bytes.
+boost::asio::awaitable<boost::system::result<std::string, ClientError>> query_lpd(boost::asio::any_io_executor ex,
+                                                                                  const PrinterUri& uri,
+                                                                                  const std::string& user,
+                                                                                  const LpdQueryLimits& limits);
 
 boost::asio::awaitable<StreamResult> send_lpd(boost::asio::any_io_executor ex, const PrinterUri& uri,
                                               const StreamJob& job);

@@ -84,6 +84,14 @@ std::string encode_delivery(const Delivery& d) {
     if (d.in_doubt) o["in_doubt"] = true;
     if (d.attempt_ms != 0) o["attempt_ms"] = d.attempt_ms;
     if (!d.held_by.empty()) o["held_by"] = d.held_by;
+    if (d.lookalikes.known) {
+        boost::json::array jobs;
+        for (auto n : d.lookalikes.jobs) jobs.push_back(n);
+        boost::json::object l;
+        l["listed_ms"] = d.lookalikes.listed_ms;
+        l["jobs"] = std::move(jobs);
+        o["lookalikes"] = std::move(l);
+    }
     return boost::json::serialize(o);
 }
 
@@ -114,6 +122,26 @@ Delivery decode_delivery(std::string_view json) {
     if (auto n = number("attempt_ms")) d.attempt_ms = *n;
     text("held_by", d.held_by);
     if (auto* p = o.if_contains("in_doubt"); p && p->is_bool()) d.in_doubt = p->as_bool();
+    // Rows written before LPD reconciliation have no "lookalikes": not known, so an
+    // LPD job in doubt there is sent again, as it was before.
+    if (auto* p = o.if_contains("lookalikes"); p && p->is_object()) {
+        const auto& l = p->as_object();
+        const auto* at = l.if_contains("listed_ms");
+        const auto* jobs = l.if_contains("jobs");
+        bool ok = at && at->is_int64() && jobs && jobs->is_array() &&
+                  jobs->as_array().size() <= Lookalikes::kMaxLookalikes;
+        Lookalikes out;
+        if (ok) {
+            out.listed_ms = at->as_int64();
+            for (const auto& n : jobs->as_array()) {
+                if (n.is_int64() && n.as_int64() >= 0) out.jobs.push_back(static_cast<std::uint64_t>(n.as_int64()));
+                else if (n.is_uint64()) out.jobs.push_back(n.as_uint64());
+                else ok = false;
+            }
+        }
+        out.known = ok;
+        if (ok) d.lookalikes = std::move(out);
+    }
     return d;
 }
 

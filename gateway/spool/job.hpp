@@ -67,6 +67,19 @@ struct JobMeta {
 std::string encode_meta(const JobMeta& m);
 Result<JobMeta> decode_meta(std::string_view json);
 
+// LPD server queues (docs/job-states.md, "Reconciliation over LPD"): the jobs the
+// destination's queue listing (lpq, RFC 1179 §5.4) showed, just before the last
+// send started, that already looked like this job (same owner, title and size). A
+// job that looks like it afterwards and is not one of these is the new one.
+struct Lookalikes {
+    bool known = false;               // the listing was answered in full; false = cannot tell
+    std::int64_t listed_ms = 0;       // when it was asked (Unix epoch milliseconds)
+    std::vector<std::uint64_t> jobs;  // the destination's job numbers, at most kMaxLookalikes
+
+    static constexpr std::size_t kMaxLookalikes = 100;
+    friend bool operator==(const Lookalikes&, const Lookalikes&) = default;
+};
+
 // Where a routed job goes and what its destination said. Stored as a plain JSON
 // column beside the sealed metadata: it names printers and IPP keywords, never a
 // user or a document (docs/job-states.md).
@@ -88,6 +101,8 @@ struct Delivery {
     // the upstream was offline), "duplicate" (same owner and document right after a
     // failover); "" = held by the queue's mode or the client.
     std::string held_by;
+    // LPD server queues: what lpq listed before the last send (see Lookalikes).
+    Lookalikes lookalikes;
 };
 
 std::string encode_delivery(const Delivery& d);

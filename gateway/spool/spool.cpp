@@ -594,6 +594,7 @@ Result<JobRecord> Spool::transition(std::uint64_t id, const Transition& t) {
     }
     if (t.in_doubt) d.in_doubt = *t.in_doubt;
     if (t.held_by) d.held_by = *t.held_by;
+    if (t.lookalikes) d.lookalikes = *t.lookalikes;
     if (t.remote_id) d.remote_id = *t.remote_id;
     if (t.reason) d.reason = *t.reason;
     if (t.message) d.message = *t.message;

@@ -86,6 +86,7 @@ struct Transition {
     std::optional<std::int64_t> impressions;
     std::optional<bool> in_doubt;            // see Delivery::in_doubt
     std::optional<std::string> held_by;      // see Delivery::held_by ("" clears)
+    std::optional<Lookalikes> lookalikes;    // see Delivery::lookalikes (replaces it)
     const char* event = nullptr;             // journal EVENT; null = none
 };
 

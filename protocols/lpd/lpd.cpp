@@ -32,6 +32,9 @@ public:
             case errc::bad_line: return "invalid LPD control file line";
             case errc::too_many_files: return "LPD control file names too many data files";
             case errc::no_print_file: return "LPD control file prints nothing";
+            case errc::answer_too_large: return "LPD queue state answer too large";
+            case errc::too_many_jobs: return "LPD queue state answer lists too many jobs";
+            case errc::bad_answer: return "unrecognised LPD queue state answer";
         }
         return "unknown pg.lpd error";
     }

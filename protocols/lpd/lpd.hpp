@@ -11,7 +11,8 @@
 //   control_file.hpp  control file (§7) -> typed job
 //   control_writer.hpp  typed job -> control file (§7), and §6.2 spool names
 //   reply.hpp         lpq-style queue state answers (§5.3, §5.4)
-// All four are pure: bytes in, values or a ParseError out, limits as parameters.
+//   lpq_answer.hpp    such answers read back: what another server's lpq lists
+// All five are pure: bytes in, values or a ParseError out, limits as parameters.
 #pragma once
 
 #include <cstddef>
@@ -45,6 +46,9 @@ enum class errc {
     bad_line,              // a control-file line whose operand is not acceptable
     too_many_files,        // more distinct data files than ControlLimits::max_data_files
     no_print_file,         // a control file without any print line (nothing to print)
+    answer_too_large,      // a queue state answer bigger than ListingLimits::max_bytes
+    too_many_jobs,         // a queue state answer listing more jobs (or files of a job) than allowed
+    bad_answer,            // a queue state answer line that is neither status, job nor file
 };
 const boost::system::error_category& category() noexcept;
 inline boost::system::error_code make_error_code(errc e) noexcept {

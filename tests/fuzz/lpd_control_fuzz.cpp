@@ -102,11 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // CRLF line ends give the same job, given the room for the extra CRs.
     if (bytes.find('\r') == std::string_view::npos) {
-        std::string crlf;
-        for (char c : bytes) {
-            if (c == '\n') crlf += '\r';
-            crlf += c;
-        }
+        const std::string crlf = pg::lpd::fuzz::with_crlf(bytes);
         ControlLimits roomy = limits;
         roomy.max_bytes = limits.max_bytes * 2;
         roomy.max_line = limits.max_line + 1;

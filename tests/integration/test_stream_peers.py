@@ -60,14 +60,20 @@ def held_job(tmp_root, docs, owner, title):
     return sender, ipp_print(sender, pdf, owner, title), data
 
 
+def cupsd_jobs(cups, queue, test="get-completed-jobs.test"):
+    """[(job-id, job-name, job-originating-user-name)] of the queue's jobs that CUPS's
+    ipptool `test` lists (completed ones by default, get-jobs.test: not completed)."""
+    r = cups.run("ipptool", "-tv", f"ipp://127.0.0.1:{cups.port}/printers/{queue}",
+                 f"/usr/share/cups/ipptool/{test}")
+
+    def values(attr):
+        return [l.split(" = ", 1)[1] for l in r.stdout.splitlines() if l.strip().startswith(attr + " (")]
+    return list(zip([int(v) for v in values("job-id")], values("job-name"), values("job-originating-user-name")))
+
+
 def completed_jobs(cups, queue):
     """[(job-name, job-originating-user-name)] of the queue's completed jobs, via ipptool."""
-    r = cups.run("ipptool", "-tv", f"ipp://127.0.0.1:{cups.port}/printers/{queue}",
-                 "/usr/share/cups/ipptool/get-completed-jobs.test")
-    names = [l.split(" = ", 1)[1] for l in r.stdout.splitlines() if l.strip().startswith("job-name (")]
-    users = [l.split(" = ", 1)[1] for l in r.stdout.splitlines()
-             if l.strip().startswith("job-originating-user-name (")]
-    return list(zip(names, users))
+    return [(name, user) for _, name, user in cupsd_jobs(cups, queue)]
 
 
 @needs_activate

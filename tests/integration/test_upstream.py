@@ -24,7 +24,7 @@ from test_standin import Standin
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def config(s, on_recovery="forward", hold_down="2s", extra="", upstream_extra=""):
+def config(s, on_recovery="forward", hold_down="2s", extra="", upstream_extra="", server_queue=None):
     creds = os.path.join(os.path.dirname(s.state), "creds")
     with open(creds, "w") as f:
         f.write("# printgate's client at the stand-in\nclient_id: gw-test\nclient_secret: gw-test-secret\n")
@@ -37,7 +37,7 @@ listen:
   raw: 127.0.0.1:0
   admin: 127.0.0.1:0
 queues:
-  office: {{mode: server, server_queue: '{s.lines["queue"]}', on_recovery: {on_recovery}}}
+  office: {{mode: server, server_queue: '{server_queue or s.lines["queue"]}', on_recovery: {on_recovery}}}
 default_queue: office
 peer_owners:
   127.0.0.1: dave

@@ -1316,3 +1316,104 @@ TEST_CASE("spool: master key file", "[spool][key]") {
         ::unsetenv("CREDENTIALS_DIRECTORY");
     }
 }
+
+TEST_CASE("spool: the delivery's lookalikes are durable; older rows read as not known", "[spool][delivery]") {
+    Env env;
+    std::uint64_t id = 0;
+    spool::Lookalikes seen;
+    seen.known = true;
+    seen.listed_ms = 1'800'000'000'123;
+    seen.jobs = {12, 4'000'000'000};
+    {
+        auto s = env.open();
+        auto rec = write_job(*s, meta_for("lookalikes"), pattern(100));
+        REQUIRE(rec);
+        id = rec->id;
+        spool::Transition route;
+        route.from = {spool::JobState::held};
+        route.to = spool::JobState::pending;
+        route.route = "server:office";
+        REQUIRE(s->transition(id, route));
+        spool::Transition start;
+        start.to = spool::JobState::processing;
+        start.count_attempt = true;
+        start.in_doubt = true;
+        start.lookalikes = seen;
+        auto r = s->transition(id, start);
+        REQUIRE(r);
+        CHECK(r->delivery.lookalikes == seen);
+        // A transition without lookalikes leaves them as they are.
+        spool::Transition wait;
+        wait.to = spool::JobState::pending;
+        REQUIRE(s->transition(id, wait));
+        CHECK(s->find(id)->delivery.lookalikes == seen);
+    }
+    {
+        auto s = env.open();
+        auto got = s->find(id);
+        REQUIRE(got);
+        CHECK(got->delivery.lookalikes == seen);
+        CHECK(got->delivery.in_doubt);
+        // "Not known" replaces them (a failed listing before the next attempt).
+        spool::Transition start;
+        start.to = spool::JobState::processing;
+        start.lookalikes = spool::Lookalikes{};
+        REQUIRE(s->transition(id, start));
+    }
+    CHECK_FALSE(env.open()->find(id)->delivery.lookalikes.known);
+
+    // A row written before LPD reconciliation existed, and damaged ones.
+    for (const std::string json :
+         {R"({"route":"server:office","attempts":1,"in_doubt":true,"attempt_ms":5})",
+          R"({"route":"server:office","in_doubt":true,"lookalikes":{"jobs":[1]}})",
+          R"({"route":"server:office","in_doubt":true,"lookalikes":{"listed_ms":5,"jobs":[1,"x"]}})",
+          R"({"route":"server:office","in_doubt":true,"lookalikes":{"listed_ms":5,"jobs":[-1]}})",
+          R"({"route":"server:office","in_doubt":true,"lookalikes":[1,2]})"}) {
+        CAPTURE(json);
+        IndexDb(env.dir / "index.db").set_blob(id, "delivery", bytes_of(json));
+        auto s = env.open();
+        auto got = s->find(id);
+        REQUIRE(got);
+        CHECK(got->delivery.route == "server:office");
+        CHECK(got->delivery.in_doubt);
+        CHECK_FALSE(got->delivery.lookalikes.known);
+        CHECK(got->delivery.lookalikes.jobs.empty());
+    }
+    // An empty list is known too: nothing looked like the job.
+    spool::Delivery none;
+    none.lookalikes.known = true;
+    none.lookalikes.listed_ms = 7;
+    CHECK(spool::decode_delivery(spool::encode_delivery(none)).lookalikes == none.lookalikes);
+}
+
+TEST_CASE("spool: an index from before the delivery column is upgraded", "[spool][upgrade]") {
+    Env env;
+    std::uint64_t id = 0;
+    {
+        auto s = env.open();
+        auto rec = write_job(*s, meta_for("version 1"), pattern(100));
+        REQUIRE(rec);
+        id = rec->id;
+    }
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2((env.dir / "index.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+        const int rc = sqlite3_exec(db, "ALTER TABLE jobs DROP COLUMN delivery; PRAGMA user_version = 1", nullptr,
+                                    nullptr, nullptr);
+        sqlite3_close_v2(db);
+        REQUIRE(rc == SQLITE_OK);
+    }
+    auto s = env.open();
+    auto got = s->find(id);
+    REQUIRE(got);
+    CHECK(got->meta.name == "version 1");
+    CHECK(got->delivery.route.empty());
+    CHECK_FALSE(got->delivery.lookalikes.known);
+    spool::Transition start;
+    start.to = spool::JobState::pending;
+    start.route = "server:office";
+    start.lookalikes = spool::Lookalikes{true, 9, {3}};
+    REQUIRE(s->transition(id, start));
+    s.reset();
+    CHECK(env.open()->find(id)->delivery.lookalikes.jobs == std::vector<std::uint64_t>{3});
+}
