@@ -786,9 +786,9 @@ std::string suggestion(std::string_view word, const Range& candidates) {
 // ---------------------------------------------------------------------------------------
 // Validation
 
-constexpr std::array<std::string_view, 15> top_keys{
+constexpr std::array<std::string_view, 16> top_keys{
     "state_dir", "control_socket", "master_key_file", "listen", "queues", "default_queue", "printers", "spool",
-    "log", "limits", "tls", "auth", "peer_owners", "lpd", "upstream"};
+    "log", "limits", "tls", "auth", "peer_owners", "lpd", "upstream", "offline_login"};
 constexpr std::array<std::string_view, 5> listen_keys{"ipp", "ipps", "lpd", "raw", "admin"};
 constexpr std::array<std::string_view, 7> queue_keys{"description", "mode",         "printer",    "auth",
                                                      "operators",   "server_queue", "on_recovery"};
@@ -943,6 +943,7 @@ public:
         peer_owners(*top, cfg);
         lpd(*top, cfg);
         upstream(*top, cfg);
+        offline_login(*top, cfg);
         raw_queues();
         duplicate_addresses();
     }
@@ -984,6 +985,7 @@ private:
         else if (key == "auth") check_keys(sec, auth_keys, path);
         else if (key == "lpd") check_keys(sec, lpd_keys, path);
         else if (key == "upstream") check_keys(sec, upstream_keys, path);
+        else if (key == "offline_login") check_keys(sec, offline_login_keys, path);
     }
 
     std::optional<std::string> scalar(const Value& v, std::string_view path, std::string_view what) {
@@ -1440,6 +1442,42 @@ private:
         if (!server_queues_.empty() && u.url.empty() && (sec == nullptr || find_entry(*sec, "url") == nullptr))
             r_.error(server_queues_.front(), "upstream.url",
                      "a queue has mode: server, so upstream.url must name the central server");
+    }
+
+    // offline_login: parsed in offline_login.cpp through this reader.
+    class Reader final : public SectionReader {
+    public:
+        Reader(Validator& v, const Value& sec, std::string name) : v_(v), sec_(sec), name_(std::move(name)) {}
+        bool has(std::string_view key) const override { return find_entry(sec_, key) != nullptr; }
+        std::optional<unsigned> count(std::string_view key, unsigned min, unsigned max) override {
+            const Entry* e = find_entry(sec_, key);
+            return e ? v_.count(e->value, join_path(name_, key), min, max) : std::nullopt;
+        }
+        std::optional<std::chrono::milliseconds> duration(std::string_view key, std::chrono::milliseconds min,
+                                                          std::chrono::milliseconds max) override {
+            const Entry* e = find_entry(sec_, key);
+            return e ? v_.duration(e->value, join_path(name_, key), min, max) : std::nullopt;
+        }
+        std::optional<std::uint64_t> size(std::string_view key) override {
+            const Entry* e = find_entry(sec_, key);
+            return e ? v_.size(e->value, join_path(name_, key)) : std::nullopt;
+        }
+        void error(std::string_view key, std::string message) override {
+            const Entry* e = find_entry(sec_, key);
+            v_.error(e ? e->value : sec_, join_path(name_, key), std::move(message));
+        }
+
+    private:
+        Validator& v_;
+        const Value& sec_;
+        std::string name_;
+    };
+
+    void offline_login(const Value& top, Config& cfg) {
+        const Value* sec = section(top, "offline_login");
+        if (sec == nullptr) return;
+        Reader reader(*this, *sec, "offline_login");
+        read_offline_login(reader, cfg.offline_login);
     }
 
     static bool url_ok(std::string_view url) {

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "conf/offline_login.hpp"
+
 namespace pg::conf {
 
 // A listening address. `host` is an IP literal (v4 or v6, without brackets);
@@ -209,6 +211,7 @@ struct Config {
     std::vector<PeerOwner> peer_owners;  // most specific first
     LpdConfig lpd;
     UpstreamConfig upstream;
+    OfflineLoginConfig offline_login;
 };
 
 struct Diagnostic {

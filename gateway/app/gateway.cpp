@@ -29,6 +29,8 @@
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include "auth/cache/credential_cache.hpp"
+#include "auth/cache/lockout.hpp"
 #include "auth/passwd/authenticator.hpp"
 #include "gateway/ctl/server.hpp"
 #include "gateway/net/http_session.hpp"
@@ -40,6 +42,8 @@
 #include "gateway/service/failover.hpp"
 #include "gateway/service/health.hpp"
 #include "gateway/service/ipp_service.hpp"
+#include "gateway/service/login.hpp"
+#include "gateway/service/user_sync.hpp"
 #include "gateway/upstream/monitor.hpp"
 #include "gateway/upstream/myq_upstream.hpp"
 
@@ -139,6 +143,8 @@ bool Gateway::start(std::string& error) {
         return q != cfg.queues.end() && q->second.mode == conf::QueueMode::server &&
                cfg.upstream.duplicate_window.count() > 0;
     };
+    // The credential cache wraps its keys under the same master key as the spool.
+    const crypto::Key master = *key;
     so.master_key = std::move(*key);
     so.limits = spool_limits(c);
     spool::RecoveryReport report;
@@ -146,6 +152,7 @@ bool Gateway::start(std::string& error) {
     if (!spool_) return false;
     log_.info({.event = "spool_recovered"}, "spool recovered: {} job(s), {} partial job(s) removed, {} corrupt",
               report.jobs, report.orphans_removed, report.corrupt);
+    if (!open_credential_cache(master, error)) return false;
 
     // The TLS context serves listen.ipps and RFC 2817 upgrades on listen.ipp. With
     // IPPS configured a bad certificate or key is a start failure, not a listener
@@ -183,6 +190,16 @@ bool Gateway::start(std::string& error) {
     monitor_ = std::make_unique<upstream::Monitor>(io_, c.upstream, std::move(adapter));
     monitor_->on_change([this](const upstream::StateChange& change) { upstream_changed(change); });
     failover_ = std::make_unique<service::Failover>(*this);
+    {
+        const conf::OfflineLoginConfig& ol = c.offline_login;
+        auth::LockoutOptions lo;
+        lo.max_failures = ol.max_failures;
+        lo.window = std::chrono::duration_cast<std::chrono::seconds>(ol.failure_window);
+        lockout_ = std::make_unique<auth::Lockout>(lo);
+        login_ = std::make_unique<service::LoginService>(pool_, *monitor_, *cache_, *lockout_, log_,
+                                                         ol.hash_concurrency);
+        user_sync_ = std::make_unique<service::UserSync>(io_, pool_, *monitor_, *cache_, log_, ol);
+    }
     ipp_ = std::make_unique<service::IppService>(*this);
     forwarder_ = std::make_unique<output::Forwarder>(*this);
     for (const auto& ep : c.listen.raw)
@@ -196,6 +213,27 @@ bool Gateway::start(std::string& error) {
     for (const auto& ep : c.listen.admin)
         if (!bind_tcp("admin", ep, error)) return false;
     if (!bind_control(error)) return false;
+    return true;
+}
+
+bool Gateway::open_credential_cache(const crypto::Key& master, std::string& error) {
+    const conf::OfflineLoginConfig& ol = config_->offline_login;
+    auth::CacheOptions co;
+    co.argon2 = {ol.argon2_memory_kib, ol.argon2_iterations, ol.argon2_lanes};
+    co.validity = ol.validity;
+    co.max_offline_age = std::chrono::duration_cast<std::chrono::seconds>(ol.max_offline_age);
+    co.sync_limit = ol.sync_limit;
+    co.max_concurrent_hashes = ol.hash_concurrency;
+    const std::filesystem::path path = std::filesystem::path(config_->state_dir) / "credentials.db";
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto cache = auth::CredentialCache::open(path.string(), master, co, now);
+    if (!cache) {
+        error = "cannot open the credential cache " + path.string() + ": " + cache.error().message();
+        return false;
+    }
+    cache_ = std::move(*cache);
+    for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((path.string() + suffix).c_str(), 0600);
+    log_.info({.event = "credential_cache_opened"}, "credential cache opened at {}", log::escape(path.string()));
     return true;
 }
 
@@ -316,6 +354,7 @@ void Gateway::upstream_changed(const upstream::StateChange& change) {
     notify_status();
     last_status_ = status_line();
     failover_->on_change(change);
+    if (change.from == State::offline) user_sync_->server_back();
 }
 
 void Gateway::notify_status() {
@@ -376,6 +415,7 @@ void Gateway::run() {
     arm_status();
     forwarder_->start();
     monitor_->start();
+    user_sync_->start();
     arm_history();
     io_.run();
     spool_->stop();
@@ -399,6 +439,7 @@ void Gateway::begin_shutdown(const char* why) {
     spool_->stop();  // new jobs are refused from now on; queued commits still complete
     forwarder_->stop();  // sends in flight are cut; unacknowledged jobs are sent again at the next start
     monitor_->stop();
+    user_sync_->stop();
     history_timer_.cancel();
     if (connections_.empty()) {
         asio::post(io_, [this] { finish_shutdown(); });
@@ -496,6 +537,9 @@ void Gateway::reload() {
         next.upstream.probe_timeout = keep.probe_timeout;
         next.upstream.request_timeout = keep.request_timeout;
     }
+    if (next.offline_login != cur.offline_login)
+        log_.warn({.event = "reload_partial"}, "offline_login changes only on restart");
+    next.offline_login = cur.offline_login;
     monitor_->reconfigure(next.upstream);
     spool_->set_limits(spool_limits(next));
     config_ = std::make_shared<const conf::Config>(std::move(next));

@@ -31,9 +31,9 @@
 namespace boost::asio::ssl { class context; }
 namespace pg::service { class IppService; }
 namespace pg::output { class Forwarder; }
-namespace pg::auth { class Authenticator; }
+namespace pg::auth { class Authenticator; class CredentialCache; class Lockout; }
 namespace pg::upstream { class Monitor; struct StateChange; }
-namespace pg::service { class Failover; }
+namespace pg::service { class Failover; class LoginService; class UserSync; }
 
 namespace pg::app {
 
@@ -73,6 +73,12 @@ public:
     // The upstream reachability monitor (always there; idle without upstream.url).
     upstream::Monitor& monitor() { return *monitor_; }
     service::Failover& failover() { return *failover_; }
+    // Offline login (issue #7): the credential cache at STATE_DIR/credentials.db, the
+    // lockout tables, the one login service every release point calls, and user sync.
+    auth::CredentialCache& credential_cache() { return *cache_; }
+    auth::Lockout& lockout() { return *lockout_; }
+    service::LoginService& login() { return *login_; }
+    service::UserSync& user_sync() { return *user_sync_; }
     // HTTP Basic users (auth.users_file); null when none is configured. Replaced on
     // SIGHUP: hold the shared_ptr across a verification.
     std::shared_ptr<auth::Authenticator> authenticator() const { return authenticator_; }
@@ -102,6 +108,8 @@ private:
     void upstream_changed(const upstream::StateChange& change);
     bool bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::string& error);
     bool bind_control(std::string& error);
+    // Opens STATE_DIR/credentials.db with keys wrapped by the master key.
+    bool open_credential_cache(const crypto::Key& master, std::string& error);
     // Reads and parses auth.users_file; null with `error` set on failure.
     std::shared_ptr<auth::Authenticator> load_users(const conf::Config& c, std::string& error) const;
 
@@ -129,6 +137,10 @@ private:
     std::unique_ptr<output::Forwarder> forwarder_;
     std::unique_ptr<upstream::Monitor> monitor_;
     std::unique_ptr<service::Failover> failover_;
+    std::unique_ptr<auth::CredentialCache> cache_;
+    std::unique_ptr<auth::Lockout> lockout_;
+    std::unique_ptr<service::LoginService> login_;
+    std::unique_ptr<service::UserSync> user_sync_;
     std::shared_ptr<auth::Authenticator> authenticator_;
     int lock_fd_ = -1;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;

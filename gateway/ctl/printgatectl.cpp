@@ -6,6 +6,7 @@
 // 2 bad usage; 69 (EX_UNAVAILABLE) printgated not reachable; 78 bad configuration.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -44,6 +45,11 @@ void usage(FILE* out) {
         "  upstream probe      probe the central server now: latency or the error, and the state\n"
         "  drill --for D       act as if the central server were unreachable for D (like 30s), then\n"
         "                      report what happened: jobs held, logins from the cache, records queued\n"
+        "  users [--json]      cached and synced users: name, source, methods, last login, expiry,\n"
+        "                      locked out or not (never a secret)\n"
+        "  users rm NAME       remove the cache entries of NAME (a name or alias); a synced user\n"
+        "                      comes back with the next full sync\n"
+        "  users sync          sync the users from the central server now and print the outcome\n"
         "  check-config        validate the configuration file\n",
         out);
 }
@@ -102,6 +108,14 @@ int print_status(const json::value& v) {
     for (const auto& [s, n] : o.at("jobs_by_state").as_object())
         std::printf("state %s: %s\n", std::string(s).c_str(), str(n).c_str());
     std::printf("connections: %s\n", str(o.at("connections")).c_str());
+    if (auto* ol = o.if_contains("offline_login"); ol && ol->is_object() && ol->as_object().contains("users")) {
+        const auto& l = ol->as_object();
+        std::printf("offline login: %s user(s) (%s synced, %s cached), %s locked out; last sync %s%s%s\n",
+                    str(l.at("users")).c_str(), str(l.at("synced_users")).c_str(), str(l.at("cached_users")).c_str(),
+                    str(l.at("locked_out")).c_str(), l.at("last_sync").is_null() ? "never" : str(l.at("last_sync")).c_str(),
+                    l.at("sync_error").as_string().empty() ? "" : "; last sync error: ",
+                    l.at("sync_error").as_string().empty() ? "" : safe(l.at("sync_error")).c_str());
+    }
     if (auto* up = o.if_contains("upstream"); up && up->is_object() && up->as_object().at("enabled").as_bool()) {
         const auto& u = up->as_object();
         std::printf("upstream: %s since %s (%.1f s)%s\n", str(u.at("state")).c_str(), str(u.at("since")).c_str(),
@@ -111,6 +125,45 @@ int print_status(const json::value& v) {
         std::printf("upstream jobs waiting: %s; transitions: %s; outage: %.1f s\n", str(u.at("jobs_waiting")).c_str(),
                     str(u.at("transitions")).c_str(), u.at("outage_seconds").to_number<double>());
     }
+    return 0;
+}
+
+int print_users(const json::value& v) {
+    std::printf("%-20s %-14s %-36s %-20s %-20s %s\n", "NAME", "SOURCE", "METHODS", "LAST LOGIN", "EXPIRES", "LOCKED");
+    for (const auto& u : v.as_array()) {
+        const auto& o = u.as_object();
+        // A method both cached and synced is shown once.
+        std::vector<std::string> names;
+        for (const auto& m : o.at("methods").as_array()) {
+            std::string name = str(m.as_object().at("method"));
+            if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+        }
+        std::string methods;
+        for (const auto& n : names) methods += (methods.empty() ? "" : ",") + n;
+        std::string last = o.at("last_login").is_null() ? "-" : str(o.at("last_login"));
+        if (!o.at("last_login").is_null() && o.at("last_login_offline").as_bool()) last += " (offline)";
+        std::printf("%-20s %-14s %-36s %-20s %-20s %s\n", safe(o.at("name")).c_str(), str(o.at("source")).c_str(),
+                    methods.empty() ? "-" : methods.c_str(), last.c_str(),
+                    o.at("expires").is_null() ? "-" : str(o.at("expires")).c_str(),
+                    o.at("locked_out").as_bool() ? ("until " + str(o.at("locked_until"))).c_str() : "no");
+    }
+    return 0;
+}
+
+int print_sync(const json::value& v) {
+    const auto& o = v.as_object();
+    if (!o.at("ok").as_bool()) {
+        std::printf("user sync failed after %s page(s): %s; the last good set stays\n", str(o.at("pages")).c_str(),
+                    safe(o.at("error")).c_str());
+        return 1;
+    }
+    std::printf("user sync (%s) done in %s ms: %s page(s), %s user record(s) written, %s removed, %s secret(s) "
+                "revoked; %s synced user(s)\n",
+                o.at("full").as_bool() ? "full" : "changes", str(o.at("took_ms")).c_str(), str(o.at("pages")).c_str(),
+                str(o.at("upserted")).c_str(), str(o.at("removed")).c_str(), str(o.at("secrets_revoked")).c_str(),
+                str(o.at("synced_users")).c_str());
+    if (o.at("dropped_over_limit").to_number<std::uint64_t>() > 0)
+        std::printf("%s user(s) over offline_login.sync_limit not kept\n", str(o.at("dropped_over_limit")).c_str());
     return 0;
 }
 
@@ -183,7 +236,8 @@ int main(int argc, char** argv) try {
     bool needs_id = cmd == "show" || cmd == "cat" || cmd == "rm" || cmd == "release" || is_send;
     const bool is_probe = cmd == "upstream" && args.size() == 2 && args[1] == "probe";
     const bool is_drill = cmd == "drill";
-    if (cmd != "status" && cmd != "jobs" && !needs_id && !is_probe && !is_drill) {
+    const bool is_users = cmd == "users";
+    if (cmd != "status" && cmd != "jobs" && !needs_id && !is_probe && !is_drill && !is_users) {
         std::fprintf(stderr, "printgatectl: unknown command '%s'\n", cmd.c_str());
         usage(stderr);
         return 2;
@@ -192,7 +246,18 @@ int main(int argc, char** argv) try {
         std::fprintf(stderr, "printgatectl: drill needs --for DURATION (like --for 30s)\n");
         return 2;
     }
-    req["cmd"] = is_probe ? "upstream-probe" : cmd;
+    std::string users_sub;
+    if (is_users) {
+        users_sub = args.size() > 1 ? args[1] : "";
+        const bool good = (users_sub.empty() && args.size() == 1) || (users_sub == "sync" && args.size() == 2) ||
+                          (users_sub == "rm" && args.size() == 3 && !args[2].empty());
+        if (!good) {
+            std::fprintf(stderr, "printgatectl: users takes nothing, 'rm NAME' or 'sync'\n");
+            return 2;
+        }
+        if (users_sub == "rm") req["name"] = args[2];
+    }
+    req["cmd"] = is_probe ? "upstream-probe" : is_users && !users_sub.empty() ? "users-" + users_sub : cmd;
     if (is_drill) req["for_ms"] = drill_ms;
     if (needs_id) {
         std::uint64_t id = 0;
@@ -242,6 +307,14 @@ int main(int argc, char** argv) try {
     }
     if (as_json) {
         std::printf("%s\n", json::serialize(v).c_str());
+        return is_users && users_sub == "sync" && !v.as_object().at("ok").as_bool() ? 1 : 0;
+    }
+    if (is_users && users_sub.empty()) return print_users(v);
+    if (is_users && users_sub == "sync") return print_sync(v);
+    if (is_users) {
+        std::printf("%s cache entr%s of %s removed\n", str(v.as_object().at("removed")).c_str(),
+                    v.as_object().at("removed").to_number<std::uint64_t>() == 1 ? "y" : "ies",
+                    safe(v.as_object().at("name")).c_str());
         return 0;
     }
     if (cmd == "jobs") return print_jobs(v);

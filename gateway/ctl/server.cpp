@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// printgated's side of the control socket: status, jobs, show, cat, rm.
+// printgated's side of the control socket: status, jobs, show, cat, rm, send, release,
+// upstream probe, drill; the user commands are in users.cpp.
 #include "gateway/ctl/server.hpp"
 
 #include <sys/statvfs.h>
@@ -17,12 +18,14 @@
 
 #include "gateway/app/gateway.hpp"
 #include "gateway/ctl/protocol.hpp"
+#include "gateway/ctl/users.hpp"
 #include "gateway/net/accept.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/net/raw_session.hpp"
 #include "gateway/output/forwarder.hpp"
 #include "gateway/service/failover.hpp"
 #include "gateway/service/health.hpp"
+#include "gateway/service/login.hpp"
 #include "gateway/upstream/monitor.hpp"
 
 namespace pg::ctl {
@@ -295,6 +298,7 @@ asio::awaitable<void> cmd_drill(app::Gateway& gw, Conn& c, const json::object& r
         co_return;
     }
     const auto before = gw.failover().counters();
+    const std::uint64_t cache_logins = gw.login().counters().offline_ok;
     gw.log().warn({.event = "upstream_drill", .proto = "ctl"}, "drill: offline for {} ms on an administrator's request",
                   ms);
     gw.monitor().drill(std::chrono::milliseconds(ms));
@@ -305,8 +309,8 @@ asio::awaitable<void> cmd_drill(app::Gateway& gw, Conn& c, const json::object& r
     json::object o;
     o["seconds"] = static_cast<double>(ms) / 1000.0;
     o["jobs_held"] = (after.held_at_commit - before.held_at_commit) + (after.held_on_outage - before.held_on_outage);
-    // Offline logins and the accounting ledger arrive with issues #7 and #8.
-    o["logins_from_cache"] = 0;
+    // The accounting ledger arrives with issue #8.
+    o["logins_from_cache"] = gw.login().counters().offline_ok - cache_logins;
     o["records_queued"] = 0;
     o["state_after"] = std::string(upstream::to_string(gw.monitor().state()));
     co_await send(c, frame(kJson, json::serialize(o)));
@@ -321,7 +325,14 @@ asio::awaitable<void> handle(app::Gateway& gw, Conn& c, const json::object& req)
     else if (v && v->is_uint64())
         id = v->as_uint64();
     if (cmd == "status") {
-        co_await send(c, frame(kJson, json::serialize(status_json(gw))));
+        json::object o = status_json(gw);
+        json::value offline = co_await offline_login_status(gw);
+        o["offline_login"] = std::move(offline);
+        co_await send(c, frame(kJson, json::serialize(o)));
+    } else if (cmd == "users" || cmd == "users-rm" || cmd == "users-sync") {
+        UsersReply r = co_await users_command(gw, cmd, req);
+        const std::string reply = r.error.empty() ? frame(kJson, json::serialize(r.body)) : error_frame(r.code, r.error);
+        co_await send(c, reply);
     } else if (cmd == "jobs") {
         json::array a;
         for (const auto& r : gw.spool().list()) a.push_back(job_json(r));

@@ -70,6 +70,9 @@ std::string fields_text(const Fields* f) {
     add("PROTO", f->proto);
     add("REASON", f->reason);
     if (f->outage_ms) add("OUTAGE_MS", std::to_string(*f->outage_ms));
+    add("METHOD", f->method);
+    add("SOURCE", f->source);
+    add("USER", f->user);
     return out;
 }
 
@@ -89,6 +92,10 @@ protected:
             if (!f->proto.empty()) items.push_back("PROTO=" + escape(f->proto));
             if (!f->reason.empty()) items.push_back("REASON=" + escape(f->reason));
             if (f->outage_ms) items.push_back("OUTAGE_MS=" + std::to_string(*f->outage_ms));
+            for (const auto& [key, value] : {std::pair<const char*, std::string_view>{"METHOD=", f->method},
+                                             {"SOURCE=", f->source},
+                                             {"USER=", f->user}})
+                if (!value.empty()) items.push_back(key + escape(value));
         }
         std::vector<iovec> iov;
         iov.reserve(items.size());

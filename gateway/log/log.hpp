@@ -37,6 +37,9 @@ struct Fields {
     std::string_view proto;               // PROTO= ipp|lpd|raw|ctl
     std::string_view reason;              // REASON= why a state changed (escaped; never a secret)
     std::optional<std::int64_t> outage_ms;  // OUTAGE_MS= upstream_online: how long it was offline
+    std::string_view method;              // METHOD= login method: card, pin, password, card_pin, card_password
+    std::string_view source;              // SOURCE= where a login came from: terminal id or address (escaped)
+    std::string_view user;                // USER= a user name (escaped; never a secret)
 };
 
 class Logger {

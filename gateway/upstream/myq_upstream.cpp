@@ -272,7 +272,7 @@ std::chrono::seconds parse_retry_after(std::string_view v) {
 }
 
 // What a non-2xx answer (outside the cases a call handles itself) means.
-Failure status_failure(const Response& r, std::string_view what) {
+Failure status_failure_of(const Response& r, std::string_view what) {
     std::string msg = "the server answered HTTP " + std::to_string(r.status);
     if (!r.error.empty()) msg += " " + r.error;
     msg += " to ";
@@ -285,6 +285,14 @@ Failure status_failure(const Response& r, std::string_view what) {
         return fail(errc::unauthorized, msg, status);
     if (r.status >= 400) return fail(errc::rejected, msg, status);
     return fail(errc::bad_response, msg, status);
+}
+
+// The same, carrying the server's error code for callers that act on it (sync: 409
+// no_lookup_key, 410 cursor_expired).
+Failure status_failure(const Response& r, std::string_view what) {
+    Failure f = status_failure_of(r, what);
+    f.error = r.error;
+    return f;
 }
 
 // ---- JSON --------------------------------------------------------------------
@@ -445,6 +453,7 @@ SyncPage decode_sync(Decoder& d, const json::object& o) {
     SyncPage page;
     page.cursor = d.str(o, "cursor", "");
     page.complete = d.boolean(o, "complete", "");
+    page.key_id = d.str(o, "key_id", "", false);
     const json::array* users = d.array(o, "users", "", true);
     for (std::size_t i = 0; i < users->size() && d.ok(); ++i) {
         const std::string at = indexed("", "users", i);

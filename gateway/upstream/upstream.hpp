@@ -50,6 +50,9 @@ struct Failure {
     std::chrono::seconds retry_after{0};
     // The HTTP status when the server answered (429, 503, ...); 0 = no answer.
     int http_status = 0;
+    // The server's fixed error code when it answered with one (docs/upstream-protocol.md,
+    // "Error bodies": "no_lookup_key", "cursor_expired", ...); "" otherwise. Never a secret.
+    std::string error;
 };
 
 template <class T>
@@ -107,6 +110,7 @@ struct SyncedUser {
 struct SyncPage {
     std::string cursor;  // pass back for the next page / the next sync
     bool complete = true;
+    std::string key_id;  // the lookup key the tags were computed with ("" if the server did not say)
     std::vector<SyncedUser> users;
     std::vector<std::string> tombstone_users;  // user ids
     std::vector<std::string> tombstone_pins;   // tags

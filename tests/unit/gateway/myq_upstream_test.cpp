@@ -329,6 +329,7 @@ TEST_CASE("sync: users, pins, cards, password, tombstones, query", "[upstream]")
         REQUIRE(page.has_value());
         CHECK(page->cursor == "v1.next");
         CHECK(!page->complete);
+        CHECK(page->key_id == "k1");
         REQUIRE(page->users.size() == 2);
         const auto& alice = page->users[0];
         CHECK(alice.user.id == "u-1001");
@@ -372,6 +373,21 @@ TEST_CASE("sync: a missing or wrongly typed field is bad_response", "[upstream]"
         CHECK(page.error().code == errc::bad_response);
         check_clean(page.error());
     });
+}
+
+TEST_CASE("sync: 409 no_lookup_key and 410 cursor_expired carry the server's error code", "[upstream]") {
+    for (const auto& [status, code] : {std::pair<unsigned, std::string>{409, "no_lookup_key"}, {410, "cursor_expired"}}) {
+        World w;
+        w.server.handler = with_tokens([&](const Seen&) { return json_reply(status, R"({"error":")" + code + R"("})"); });
+        w.run([&]() -> asio::awaitable<void> {
+            const pg::upstream::SyncRequest req;
+            auto page = co_await w.upstream().sync(req);
+            REQUIRE(!page.has_value());
+            CHECK(page.error().code == errc::rejected);
+            CHECK(page.error().http_status == static_cast<int>(status));
+            CHECK(page.error().error == code);
+        });
+    }
 }
 
 TEST_CASE("writes carry an Idempotency-Key: lookup key and accounting", "[upstream]") {
@@ -469,6 +485,7 @@ TEST_CASE("503 and 429 are unavailable with retry_after, other 4xx rejected", "[
             CHECK(r.error().code == c.code);
             CHECK(r.error().retry_after == c.expect_retry);
             CHECK(r.error().http_status == static_cast<int>(c.status));
+            CHECK(r.error().error == c.error);
             CHECK(r.error().message.find(std::to_string(c.status) + " " + c.error) != std::string::npos);
             check_clean(r.error());
         });
