@@ -106,61 +106,38 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
     log::Fields fields = base;
     fields.job_id = writer->id();
 
-    // Two buffers: while the pool encrypts and stores one chunk, the socket fills
-    // the other (a big job's intake is then bound by the slower of the two, not
-    // their sum). Uninitialised on purpose: zero-filling 256 KiB per connection
-    // cost ~10% CPU on small jobs.
-    std::array<std::unique_ptr<std::byte[]>, 2> bufs{std::unique_ptr<std::byte[]>(new std::byte[kReadChunk]),
-                                                     std::unique_ptr<std::byte[]>(new std::byte[kReadChunk])};
-    int fill = 0;             // the buffer the next read fills
-    std::size_t queued = 0;   // bytes in the other buffer, waiting to be stored
-    auto store = [&gw, &writer, &bufs](int which, std::size_t n) {
-        return run_blocking(gw.pool(), [&writer, p = bufs[static_cast<std::size_t>(which)].get(), n] {
-            return writer->append(std::span<const std::byte>(p, n));
-        });
-    };
-    auto refuse_after = [&](const spool::Result<void>& appended) -> asio::awaitable<void> {
-        log::Fields refused = fields;
-        refused.event = "job_refused";
-        gw.log().warn(refused, "job refused after {} bytes: {}", writer->size(), appended.error().message());
-        co_await run_blocking(gw.pool(), [&writer] { writer->discard(); });
-        conn->reset();
-    };
+    // Uninitialised on purpose: zero-filling 256 KiB per connection cost ~10% CPU on small jobs.
+    std::unique_ptr<std::byte[]> buf(new std::byte[kReadChunk]);
     // PJL at the head of the stream names the owner and title (drivers for
     // Windows, CUPS PJL PPDs); the bytes are stored unchanged.
     pjl::HeaderScanner pjl_scan;
     asio::steady_timer idle(conn->socket.get_executor());
     enum class End { eof, dropped, idle } end = End::eof;
-    using ReadOrIdle = std::variant<std::tuple<boost::system::error_code, std::size_t>, std::tuple<boost::system::error_code>>;
     for (;;) {
         idle.expires_after(cfg->limits.idle_timeout);
-        auto* into = bufs[static_cast<std::size_t>(fill)].get();
-        ReadOrIdle r;
-        if (queued > 0) {
-            auto both = co_await (store(1 - fill, queued) &&
-                                  (conn->socket.async_read_some(asio::buffer(into, kReadChunk), asio::as_tuple(asio::use_awaitable)) ||
-                                   idle.async_wait(asio::as_tuple(asio::use_awaitable))));
-            queued = 0;
-            if (auto& appended = std::get<0>(both); !appended) {
-                co_await refuse_after(appended);
-                co_return;
-            }
-            r = std::move(std::get<1>(both));
-        } else {
-            r = co_await (conn->socket.async_read_some(asio::buffer(into, kReadChunk), asio::as_tuple(asio::use_awaitable)) ||
-                          idle.async_wait(asio::as_tuple(asio::use_awaitable)));
-        }
+        auto r = co_await (conn->socket.async_read_some(asio::buffer(buf.get(), kReadChunk), asio::as_tuple(asio::use_awaitable)) ||
+                           idle.async_wait(asio::as_tuple(asio::use_awaitable)));
         if (conn->aborted) break;
         if (r.index() == 1) {
             end = End::idle;
             break;
         }
         auto [rec, n] = std::get<0>(r);
+        if (n > 0 && !pjl_scan.is_done()) pjl_scan.feed(std::span<const std::byte>(buf.get(), n));
         if (n > 0) {
-            if (!pjl_scan.is_done()) pjl_scan.feed(std::span<const std::byte>(into, n));
-            queued = n;
-            fill = 1 - fill;
+            auto appended = co_await run_blocking(gw.pool(), [&writer, &buf, n = n] {
+                return writer->append(std::span<const std::byte>(buf.get(), n));
+            });
+            if (!appended) {
+                log::Fields refused = fields;
+                refused.event = "job_refused";
+                gw.log().warn(refused, "job refused after {} bytes: {}", writer->size(), appended.error().message());
+                co_await run_blocking(gw.pool(), [&writer] { writer->discard(); });
+                conn->reset();
+                co_return;
+            }
         }
+        if (conn->aborted) break;
         if (rec == asio::error::eof) {
             end = End::eof;
             break;
@@ -168,13 +145,6 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
         if (rec) {
             end = End::dropped;
             break;
-        }
-    }
-    if (queued > 0 && !conn->aborted) {
-        auto appended = co_await store(1 - fill, queued);
-        if (!appended) {
-            co_await refuse_after(appended);
-            co_return;
         }
     }
     if (conn->aborted) {

@@ -14,7 +14,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
 #include <openssl/crypto.h>
@@ -334,36 +333,15 @@ asio::awaitable<bool> IppService::stream_document(Exchange& ex, spool::JobWriter
         auto r = co_await net::run_blocking(gw_.pool(), [&] { return consume(ex.leftover); });
         if (!consumed(r)) co_return false;
     }
-    // Two buffers: the pool stores one chunk while the connection reads the next,
-    // so a big document's intake costs the slower of the two, not their sum.
-    using namespace boost::asio::experimental::awaitable_operators;
-    std::array<std::vector<std::byte>, 2> bufs;
-    std::size_t fill = 0;  // the buffer the next chunk is copied into
-    bool queued = false;   // the other buffer waits to be stored
     for (;;) {
-        boost::system::result<std::span<const std::byte>> chunk;
-        if (queued) {
-            auto& stored = bufs[1 - fill];
-            auto both = co_await (net::run_blocking(gw_.pool(), [&] { return consume(stored); }) && ex.body.next());
-            queued = false;
-            if (!consumed(std::get<0>(both))) co_return false;
-            chunk = std::get<1>(both);
-        } else {
-            chunk = co_await ex.body.next();
-        }
+        auto chunk = co_await ex.body.next();
         if (!chunk) {
             ex.fail(Status::client_error_bad_request, "document data: " + chunk.error().message());
             ex.close = true;
             co_return false;
         }
         if (chunk->empty()) break;
-        bufs[fill].assign(chunk->begin(), chunk->end());
-        queued = true;
-        fill = 1 - fill;
-    }
-    if (queued) {
-        auto& stored = bufs[1 - fill];
-        auto r = co_await net::run_blocking(gw_.pool(), [&] { return consume(stored); });
+        auto r = co_await net::run_blocking(gw_.pool(), [&] { return consume(*chunk); });
         if (!consumed(r)) co_return false;
     }
     if (inflater && !inflater->finished()) {
