@@ -28,10 +28,7 @@ SYNCED = {"alice", "bob", "erin"}
 
 
 def config(s, sync_interval="0", extra=""):
-    creds = os.path.join(os.path.dirname(s.state), "creds")
-    with open(creds, "w") as f:
-        f.write("client_id: gw-test\nclient_secret: gw-test-secret\n")
-    os.chmod(creds, 0o600)
+    creds = s.credentials_file()
     # Cheap argon2id keeps the stand-in's verifier work short; production uses the defaults.
     return f"""\
 state_dir: state

@@ -114,6 +114,14 @@ class Standin:
         return self.proc.returncode
 
     # -- clients ---------------------------------------------------------------------
+    def credentials_file(self):
+        """printgate's client credentials for the fixture's gateway gw-test (mode 0600), next to the state."""
+        path = os.path.join(os.path.dirname(self.state), "creds")
+        with open(path, "w") as f:
+            f.write(f"# printgate's client at the stand-in\nclient_id: {GW}\nclient_secret: {SECRET}\n")
+        os.chmod(path, 0o600)
+        return path
+
     def ctx(self):
         return ssl.create_default_context(cafile=self.ca)
 

@@ -25,10 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def config(s, on_recovery="forward", hold_down="2s", extra="", upstream_extra="", server_queue=None):
-    creds = os.path.join(os.path.dirname(s.state), "creds")
-    with open(creds, "w") as f:
-        f.write("# printgate's client at the stand-in\nclient_id: gw-test\nclient_secret: gw-test-secret\n")
-    os.chmod(creds, 0o600)
+    creds = s.credentials_file()
     return f"""\
 state_dir: state
 listen:
