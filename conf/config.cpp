@@ -786,10 +786,13 @@ std::string suggestion(std::string_view word, const Range& candidates) {
 // ---------------------------------------------------------------------------------------
 // Validation
 
-constexpr std::array<std::string_view, 16> top_keys{
-    "state_dir", "control_socket", "master_key_file", "listen", "queues", "default_queue", "printers", "spool",
-    "log", "limits", "tls", "auth", "peer_owners", "lpd", "upstream", "offline_login"};
-constexpr std::array<std::string_view, 5> listen_keys{"ipp", "ipps", "lpd", "raw", "admin"};
+constexpr std::array<std::string_view, 18> top_keys{
+    "state_dir", "control_socket", "master_key_file", "listen",        "queues",    "default_queue",
+    "printers",  "spool",          "log",             "limits",        "tls",       "auth",
+    "peer_owners", "lpd",          "upstream",        "offline_login", "terminals", "release"};
+constexpr std::array<std::string_view, 6> listen_keys{"ipp", "ipps", "lpd", "raw", "admin", "release"};
+constexpr std::array<std::string_view, 2> terminal_keys{"key_file", "description"};
+constexpr std::array<std::string_view, 2> release_keys{"session_idle", "admins"};
 constexpr std::array<std::string_view, 7> queue_keys{"description", "mode",         "printer",    "auth",
                                                      "operators",   "server_queue", "on_recovery"};
 constexpr std::array<std::string_view, 13> upstream_keys{
@@ -798,11 +801,12 @@ constexpr std::array<std::string_view, 13> upstream_keys{
     "request_timeout", "degraded_latency", "duplicate_window"};
 constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
 constexpr std::array<std::string_view, 1> lpd_keys{"admin_peers"};
-constexpr std::array<std::string_view, 7> printer_keys{"uri",    "formats",  "color", "duplex",
-                                                       "tls_verify", "media", "resolutions"};
+constexpr std::array<std::string_view, 9> printer_keys{"uri",         "formats",     "color",
+                                                       "duplex",      "tls_verify",  "media",
+                                                       "resolutions", "terminals",   "release_page"};
 constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
-constexpr std::array<std::string_view, 4> spool_keys{"max_job_size", "max_total_size", "min_free_space",
-                                                     "job_history"};
+constexpr std::array<std::string_view, 5> spool_keys{"max_job_size", "max_total_size", "min_free_space",
+                                                     "job_history", "held_job_ttl"};
 constexpr std::array<std::string_view, 1> log_keys{"level"};
 constexpr std::array<std::string_view, 3> limits_keys{"max_connections", "idle_timeout", "shutdown_timeout"};
 constexpr std::array<std::string_view, 2> tls_keys{"certificate", "private_key"};
@@ -944,6 +948,8 @@ public:
         lpd(*top, cfg);
         upstream(*top, cfg);
         offline_login(*top, cfg);
+        terminals(*top, cfg);
+        release(*top, cfg);
         raw_queues();
         duplicate_addresses();
     }
@@ -986,6 +992,7 @@ private:
         else if (key == "lpd") check_keys(sec, lpd_keys, path);
         else if (key == "upstream") check_keys(sec, upstream_keys, path);
         else if (key == "offline_login") check_keys(sec, offline_login_keys, path);
+        else if (key == "release") check_keys(sec, release_keys, path);
     }
 
     std::optional<std::string> scalar(const Value& v, std::string_view path, std::string_view what) {
@@ -1145,12 +1152,13 @@ private:
     void listen(const Value& top, Config& cfg) {
         const Value* sec = section(top, "listen");
         if (sec == nullptr) return;
-        const std::array<std::pair<std::string_view, std::vector<Endpoint>*>, 5> lists{
+        const std::array<std::pair<std::string_view, std::vector<Endpoint>*>, 6> lists{
             {{"ipp", &cfg.listen.ipp},
              {"ipps", &cfg.listen.ipps},
              {"lpd", &cfg.listen.lpd},
              {"raw", &cfg.listen.raw},
-             {"admin", &cfg.listen.admin}}};
+             {"admin", &cfg.listen.admin},
+             {"release", &cfg.listen.release}}};
         for (const auto& [name, list] : lists) {
             if (const Entry* e = find_entry(*sec, name))
                 listener(e->value, join_path("listen", name), name == "raw", *list);
@@ -1622,9 +1630,23 @@ private:
                         }
                     }
                 }
-                const std::array<std::pair<std::string_view, bool*>, 3> flags{{{"color", &printer.profile.color},
+                if (const Entry* t = find_entry(s, "terminals")) {
+                    const std::string terms_path = join_path(path, "terminals");
+                    for (const Value* item : list_items(t->value, terms_path, "a terminal name")) {
+                        auto text = scalar(*item, terms_path, "a terminal name (a key of terminals)");
+                        if (text && valid_queue_name(*text)) {
+                            printer.terminals.push_back(*text);
+                            terminal_uses_.push_back({*text, item->origin, terms_path});
+                        } else {
+                            if (text) error(*item, terms_path, "bad terminal name " + quote(*text));
+                            ok = false;
+                        }
+                    }
+                }
+                const std::array<std::pair<std::string_view, bool*>, 4> flags{{{"color", &printer.profile.color},
                                                                                 {"duplex", &printer.profile.duplex},
-                                                                                {"tls_verify", &printer.tls_verify}}};
+                                                                                {"tls_verify", &printer.tls_verify},
+                                                                                {"release_page", &printer.release_page}}};
                 for (const auto& [key, target] : flags) {
                     if (const Entry* b = find_entry(s, key)) {
                         if (auto v = boolean(b->value, join_path(path, key))) *target = *v;
@@ -1691,6 +1713,15 @@ private:
         if (const Entry* e = find_entry(*sec, "job_history")) {
             using namespace std::chrono_literals;
             if (auto d = duration(e->value, "spool.job_history", 0s, 24h * 365)) cfg.spool.job_history = *d;
+        }
+        if (const Entry* e = find_entry(*sec, "held_job_ttl")) {
+            using namespace std::chrono_literals;
+            if (auto d = duration(e->value, "spool.held_job_ttl", 0s, 24h * 365)) {
+                if (d->count() != 0 && *d < 1min)
+                    error(e->value, "spool.held_job_ttl", "held_job_ttl must be 0 (never) or at least 1m");
+                else
+                    cfg.spool.held_job_ttl = *d;
+            }
         }
         if (parsed && cfg.spool.max_total_size < cfg.spool.max_job_size) {
             const Value* at = total_at != nullptr ? total_at : job_at;
@@ -1872,6 +1903,73 @@ private:
 
     // Two listeners cannot bind the same address and port, nor a wildcard and a specific
     // address of the same family on the same port (EADDRINUSE at bind).
+    // terminals: {NAME: {key_file: PATH, description: TEXT}}
+    void terminals(const Value& top, Config& cfg) {
+        cfg.terminals.clear();
+        const Entry* e = find_entry(top, "terminals");
+        std::vector<std::string> written;
+        if (e != nullptr && e->value.kind != Kind::null) {
+            if (e->value.kind != Kind::map) {
+                error(e->value, "terminals", "expected a map from terminal name to {key_file: PATH}, got " +
+                                                 describe(e->value));
+            } else {
+                for (const auto& t : e->value.entries) {
+                    written.push_back(t.key);
+                    const std::string path = join_path("terminals", t.key);
+                    bool ok = true;
+                    if (!valid_queue_name(t.key)) {
+                        r_.error(t.key_origin, path,
+                                 "bad terminal name " + quote(t.key) +
+                                     ": use 1-64 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+                        ok = false;
+                    }
+                    TerminalConfig term;
+                    term.name = t.key;
+                    if (t.value.kind != Kind::map) {
+                        error(t.value, path, "expected {key_file: PATH}, got " + describe(t.value));
+                        continue;
+                    }
+                    check_keys(t.value, terminal_keys, path);
+                    if (const Entry* k = find_entry(t.value, "key_file")) {
+                        if (auto p = file_path(k->value, join_path(path, "key_file"))) term.key_file = std::move(*p);
+                        else ok = false;
+                    } else {
+                        error(t.value, path, "missing 'key_file' (the file holding this terminal's API key, mode 0600)");
+                        ok = false;
+                    }
+                    if (const Entry* d = find_entry(t.value, "description")) {
+                        if (auto text = scalar(d->value, join_path(path, "description"), "free text")) term.description = *text;
+                    }
+                    if (ok) cfg.terminals.emplace(t.key, std::move(term));
+                }
+            }
+        }
+        for (const auto& use : terminal_uses_) {
+            if (std::find(written.begin(), written.end(), use.name) != written.end()) continue;
+            r_.error(use.origin, use.path,
+                     "terminal " + quote(use.name) + " is not one of the terminals" +
+                         (written.empty() ? std::string(" (none is defined under terminals:)")
+                                          : " (" + list_names(written) + ")" + suggestion(use.name, written)));
+        }
+    }
+
+    // release: {session_idle: 2m, admins: [NAME...]}
+    void release(const Value& top, Config& cfg) {
+        const Value* sec = section(top, "release");
+        if (sec == nullptr) return;
+        if (const Entry* e = find_entry(*sec, "session_idle")) {
+            using namespace std::chrono_literals;
+            if (auto d = duration(e->value, "release.session_idle", 10s, 1h)) cfg.release.session_idle = *d;
+        }
+        if (const Entry* e = find_entry(*sec, "admins")) {
+            for (const Value* item : list_items(e->value, "release.admins", "a user name")) {
+                auto name = scalar(*item, "release.admins", "a user name");
+                if (name && !name->empty()) cfg.release.admins.push_back(*name);
+                else if (name) error(*item, "release.admins", "empty user name");
+            }
+        }
+    }
+
     void duplicate_addresses() {
         std::vector<const Site*> order;
         for (const auto& s : sites_)
@@ -1908,6 +2006,12 @@ private:
     std::vector<std::string> printer_names_;  // every name written in `printers`, valid or not
     std::vector<Origin> basic_auth_;          // where queues ask for auth: basic
     std::vector<Origin> server_queues_;       // where queues ask for mode: server
+    struct TerminalUse {
+        std::string name;
+        Origin origin;
+        std::string path;
+    };
+    std::vector<TerminalUse> terminal_uses_;  // printers.NAME.terminals entries, checked against `terminals`
     Origin queues_key_;
 };
 

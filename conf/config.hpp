@@ -64,6 +64,11 @@ struct PrinterConfig {
     // ipps: verify the printer's certificate against the system store. Off by default:
     // printers mostly present self-signed certificates.
     bool tls_verify = false;
+    // Release points (issue #7): the terminals (keys of Config::terminals) at or beside
+    // this printer, which may release jobs to it; and whether the release web page
+    // offers it.
+    std::vector<std::string> terminals;
+    bool release_page = true;
 
     friend bool operator==(const PrinterConfig&, const PrinterConfig&) = default;
 };
@@ -107,6 +112,8 @@ struct ListenConfig {
     std::vector<Endpoint> raw;
     // Plain HTTP /healthz and /metrics for monitoring; loopback unless you mean it.
     std::vector<Endpoint> admin;
+    // HTTPS (TLS from the first byte): the release web page and the terminal API.
+    std::vector<Endpoint> release;
 };
 
 struct SpoolConfig {
@@ -116,6 +123,8 @@ struct SpoolConfig {
     // How long finished jobs (completed, aborted, canceled) stay listed (Get-Jobs
     // which-jobs=completed, printgatectl jobs) before they are shredded.
     std::chrono::milliseconds job_history{std::chrono::hours(24)};
+    // Held jobs nobody released within this long are crypto-shredded; 0 = never.
+    std::chrono::milliseconds held_job_ttl{std::chrono::hours(24)};
 };
 
 struct LogConfig {
@@ -192,6 +201,27 @@ struct UpstreamConfig {
     friend bool operator==(const UpstreamConfig&, const UpstreamConfig&) = default;
 };
 
+// A card reader or embedded MFD terminal that uses the terminal API
+// (docs/terminal-api.md). Its API key is in `key_file` (never inline), mode 0600.
+struct TerminalConfig {
+    std::string name;         // the key in the `terminals` map
+    std::string key_file;     // resolved like state_dir
+    std::string description;  // free text (location)
+
+    friend bool operator==(const TerminalConfig&, const TerminalConfig&) = default;
+};
+
+// The release points (issue #7): the web page and terminal API sessions.
+struct ReleaseConfig {
+    // A release page or terminal session unused this long ends.
+    std::chrono::milliseconds session_idle{std::chrono::minutes(2)};
+    // Users who see and may release or delete anyone's held jobs (names as the server
+    // or the cache knows them), on every release point.
+    std::vector<std::string> admins;
+
+    friend bool operator==(const ReleaseConfig&, const ReleaseConfig&) = default;
+};
+
 struct Config {
     // Absolute, or relative to the directory of the config file (resolved by the parser
     // against `base_dir` given to parse()).
@@ -212,6 +242,8 @@ struct Config {
     LpdConfig lpd;
     UpstreamConfig upstream;
     OfflineLoginConfig offline_login;
+    std::map<std::string, TerminalConfig> terminals;
+    ReleaseConfig release;
 };
 
 struct Diagnostic {

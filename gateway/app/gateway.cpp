@@ -43,6 +43,8 @@
 #include "gateway/service/health.hpp"
 #include "gateway/service/ipp_service.hpp"
 #include "gateway/service/login.hpp"
+#include "gateway/service/release.hpp"
+#include "gateway/service/release_http.hpp"
 #include "gateway/service/user_sync.hpp"
 #include "gateway/upstream/monitor.hpp"
 #include "gateway/upstream/myq_upstream.hpp"
@@ -157,7 +159,7 @@ bool Gateway::start(std::string& error) {
     // The TLS context serves listen.ipps and RFC 2817 upgrades on listen.ipp. With
     // IPPS configured a bad certificate or key is a start failure, not a listener
     // that silently stays off.
-    if (!c.listen.ipps.empty()) {
+    if (!c.listen.ipps.empty() || !c.listen.release.empty()) {
         net::TlsIdentity identity;
         tls_ = net::create_server_tls_context(c, log_, identity, error);
         if (!tls_) return false;
@@ -200,6 +202,7 @@ bool Gateway::start(std::string& error) {
                                                          ol.hash_concurrency);
         user_sync_ = std::make_unique<service::UserSync>(io_, pool_, *monitor_, *cache_, log_, ol);
     }
+    release_ = std::make_unique<service::ReleaseService>(*this);
     ipp_ = std::make_unique<service::IppService>(*this);
     forwarder_ = std::make_unique<output::Forwarder>(*this);
     for (const auto& ep : c.listen.raw)
@@ -212,6 +215,8 @@ bool Gateway::start(std::string& error) {
         if (!bind_tcp("lpd", ep, error)) return false;
     for (const auto& ep : c.listen.admin)
         if (!bind_tcp("admin", ep, error)) return false;
+    for (const auto& ep : c.listen.release)
+        if (!bind_tcp("release", ep, error)) return false;
     if (!bind_control(error)) return false;
     return true;
 }
@@ -275,6 +280,17 @@ bool Gateway::bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::
             return service::health_handler(*this, h, b);
         };
         asio::co_spawn(io_, net::http_accept_loop(*this, *raw, proto, std::move(handler), limits), asio::detached);
+    } else if (proto == "release") {
+        // The release page and terminal API: HTTPS only (session cookies are Secure).
+        net::HttpLimits limits;
+        limits.idle_timeout = std::chrono::seconds(30);
+        limits.request_timeout = std::chrono::seconds(15);
+        limits.drain_limit = 64 * 1024;
+        net::HttpHandler handler = [this](const net::HttpRequestHead& h, net::BodySource& b) {
+            return service::release_handler(*this, h, b);
+        };
+        asio::co_spawn(io_, net::https_accept_loop(*this, *raw, *tls_, proto, std::move(handler), limits),
+                       asio::detached);
     } else {
         net::HttpLimits limits;
         // A peer silent this long between requests, or inside one (a stalled body),
@@ -501,7 +517,8 @@ void Gateway::reload() {
         log_.warn({.event = "reload_partial"},
                   "state_dir, control_socket, master_key_file and tls change only on restart");
     if (next.listen.raw != cur.listen.raw || next.listen.ipp != cur.listen.ipp ||
-        next.listen.ipps != cur.listen.ipps || next.listen.lpd != cur.listen.lpd || next.listen.admin != cur.listen.admin)
+        next.listen.ipps != cur.listen.ipps || next.listen.lpd != cur.listen.lpd || next.listen.admin != cur.listen.admin ||
+        next.listen.release != cur.listen.release)
         log_.warn({.event = "reload_partial"}, "listen addresses change only on restart");
     // Keep what cannot change at run time from the running configuration.
     next.state_dir = cur.state_dir;

@@ -33,14 +33,14 @@ namespace pg::service { class IppService; }
 namespace pg::output { class Forwarder; }
 namespace pg::auth { class Authenticator; class CredentialCache; class Lockout; }
 namespace pg::upstream { class Monitor; struct StateChange; }
-namespace pg::service { class Failover; class LoginService; class UserSync; }
+namespace pg::service { class Failover; class LoginService; class ReleaseService; class UserSync; }
 
 namespace pg::app {
 
 namespace asio = boost::asio;
 
 struct BoundListener {
-    std::string proto;  // raw | ipp | ipps | lpd | admin
+    std::string proto;  // raw | ipp | ipps | lpd | admin | release
     asio::ip::tcp::endpoint endpoint;
     std::string queue;
 };
@@ -79,6 +79,8 @@ public:
     auth::Lockout& lockout() { return *lockout_; }
     service::LoginService& login() { return *login_; }
     service::UserSync& user_sync() { return *user_sync_; }
+    // The one authenticate -> list -> release path of every release point.
+    service::ReleaseService& release() { return *release_; }
     // HTTP Basic users (auth.users_file); null when none is configured. Replaced on
     // SIGHUP: hold the shared_ptr across a verification.
     std::shared_ptr<auth::Authenticator> authenticator() const { return authenticator_; }
@@ -141,6 +143,7 @@ private:
     std::unique_ptr<auth::Lockout> lockout_;
     std::unique_ptr<service::LoginService> login_;
     std::unique_ptr<service::UserSync> user_sync_;
+    std::unique_ptr<service::ReleaseService> release_;
     std::shared_ptr<auth::Authenticator> authenticator_;
     int lock_fd_ = -1;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;

@@ -947,3 +947,46 @@ TEST_CASE("upstream and server queue errors", "[conf][upstream]") {
           "t.yaml:1:24: use 1-64 letters, digits, '-', '_' or '.', got 'a b'");
     CHECK(error("upstream: {secret: x}\n") == "t.yaml:1:12: unknown key 'secret' in 'upstream'");
 }
+
+TEST_CASE("release points: listener, terminals, printers' terminals, sessions, held job expiry",
+          "[conf][release]") {
+    const Config c = ok(
+        "listen: {release: 127.0.0.1:8444}\n"
+        "terminals:\n"
+        "  hall-1: {key_file: keys/hall-1.key, description: ground floor}\n"
+        "  hall-2: {key_file: /etc/printgate/hall-2.key}\n"
+        "printers:\n"
+        "  hall: {uri: 'ipp://h/q', terminals: [hall-1, hall-2]}\n"
+        "  back: {uri: 'socket://h2', release_page: false, terminals: hall-2}\n"
+        "release: {session_idle: 90s, admins: [boss]}\n"
+        "spool: {held_job_ttl: 2h}\n");
+    REQUIRE(c.listen.release.size() == 1);
+    CHECK(c.listen.release[0].port == 8444);
+    CHECK(c.terminals.at("hall-1").key_file == "/etc/printgate/keys/hall-1.key");
+    CHECK(c.terminals.at("hall-1").description == "ground floor");
+    CHECK(c.printers.at("hall").terminals == std::vector<std::string>{"hall-1", "hall-2"});
+    CHECK(c.printers.at("hall").release_page);
+    CHECK_FALSE(c.printers.at("back").release_page);
+    CHECK(c.printers.at("back").terminals == std::vector<std::string>{"hall-2"});
+    CHECK(c.release.session_idle == std::chrono::seconds(90));
+    CHECK(c.release.admins == std::vector<std::string>{"boss"});
+    CHECK(c.spool.held_job_ttl == std::chrono::hours(2));
+
+    const Config d = ok("log: {level: info}\n");
+    CHECK(d.release.session_idle == std::chrono::minutes(2));
+    CHECK(d.spool.held_job_ttl == std::chrono::hours(24));
+    CHECK(d.terminals.empty());
+    CHECK(ok("spool: {held_job_ttl: 0s}\n").spool.held_job_ttl.count() == 0);
+
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/q', terminals: [hal-1]}\nterminals: {hall-1: {key_file: k}}\n") ==
+          "t.yaml:2:37: terminal 'hal-1' is not one of the terminals (hall-1), did you mean 'hall-1'?");
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/q', terminals: t}\n") ==
+          "t.yaml:2:36: terminal 't' is not one of the terminals (none is defined under terminals:)");
+    CHECK(error("terminals: {t: {description: x}}\n") ==
+          "t.yaml:1:16: missing 'key_file' (the file holding this terminal's API key, mode 0600)");
+    CHECK(error("terminals: {t: {key_file: k, api_key: secret}}\n") ==
+          "t.yaml:1:30: unknown key 'api_key' in 'terminals.t'");
+    CHECK(error("release: {session_idle: 1s}\n").rfind("t.yaml:1:25: ", 0) == 0);
+    CHECK(error("spool: {held_job_ttl: 30s}\n") == "t.yaml:1:23: held_job_ttl must be 0 (never) or at least 1m");
+    CHECK(error("release: {idle: 2m}\n") == "t.yaml:1:11: unknown key 'idle' in 'release'");
+}
