@@ -36,12 +36,8 @@ set -euo pipefail
 export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGD_SRC=${PRINTGATED:-$ROOT/build/printgated}
-PGCTL_SRC=${PRINTGATECTL:-$ROOT/build/printgatectl}
-PY=/usr/bin/python3
-HELPER=("$PY" -I "$ROOT/bench/upstream_client.py")
-STANDIN=$ROOT/tests/standin/myq-standin
-BACKEND=/usr/lib/cups/backend/ipp
+# shellcheck source=bench/standin_env.sh
+. "$ROOT/bench/standin_env.sh"   # PGD_SRC PGCTL_SRC PY HELPER STANDIN BACKEND; copy_binaries, standin_up, pg_write_conf
 ROUNDS=${ROUNDS:-20}
 FAILBACK_ROUNDS=${FAILBACK_ROUNDS:-5}
 FLAP_S=${FLAP_S:-60}
@@ -68,13 +64,7 @@ STARTED_PIDS=()   # only processes this script started; stopped by PID at exit
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The binaries are copied: a rebuild in the shared checkout during the run neither
-# removes them nor mixes two builds in one run.
-mkdir -p "$WORK/bin"
-cp "$PGD_SRC" "$WORK/bin/printgated"
-cp "$PGCTL_SRC" "$WORK/bin/printgatectl"
-PGD=$WORK/bin/printgated
-PGCTL=$WORK/bin/printgatectl
+copy_binaries
 
 # Stops one PID this script started (a child of this shell): TERM, up to 20 s, then
 # KILL. Its exit status is left in HALT_RC.
@@ -90,51 +80,11 @@ halt() {
 }
 
 # ------------------------------------------------------------------- stand-in
-"$PY" "$STANDIN" --listen 127.0.0.1:0 --fixture "$ROOT/tests/standin/fixture.json" --state-dir "$WORK/standin" \
-    --ippeveprinter --admin-listen 127.0.0.1:0 >"$WORK/standin.out" 2>"$WORK/standin.err" &
-SI_PID=$!
-STARTED_PIDS+=("$SI_PID")
-for ((i = 0; i < 600; i++)); do   # at most ~60 s (certificates, ippeveprinter)
-    grep -q '^admin ' "$WORK/standin.out" && break
-    kill -0 "$SI_PID" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q '^admin ' "$WORK/standin.out" || { cat "$WORK/standin.err" >&2; echo "the stand-in did not start" >&2; exit 1; }
-SI_URL=$(sed -n 's/^ready //p' "$WORK/standin.out")
-SI_CA=$(sed -n 's/^ca //p' "$WORK/standin.out")
-SI_QUEUE=$(sed -n 's/^queue //p' "$WORK/standin.out")
-SI_ADMIN=$(sed -n 's/^admin //p' "$WORK/standin.out")
-FAULT=$SI_ADMIN/_standin/fault
-REPORT=$SI_ADMIN/_standin/report
-SINK=$WORK/standin/queue
-mkdir -p "$SINK"
-si_reset() { "$PY" -I -c 'import sys,urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"{}"), timeout=120).read()' "$SI_ADMIN/_standin/reset-report"; }
-sink_count() { find "$SINK" -maxdepth 1 -name '*.env' | wc -l; }
+standin_up
 
 # ----------------------------------------------------------------- printgated
-printf 'client_id: gw-test\nclient_secret: gw-test-secret\n' >"$WORK/upstream.credentials"
-chmod 600 "$WORK/upstream.credentials"
 CONF=$WORK/printgate.yaml
-cat >"$CONF" <<EOF
-# bench/upstream.sh: loopback only; state_dir is set per run with --set
-listen:
-  raw: 127.0.0.1:0
-  admin: 127.0.0.1:0
-upstream:
-  url: $SI_URL
-  gateway_id: gw-test
-  credentials_file: $WORK/upstream.credentials
-  ca_file: $SI_CA
-  pinned_cert: $(cat "$WORK/standin/tls/server.pin")
-queues:
-  secure:
-    mode: server
-    server_queue: $SI_QUEUE
-spool:
-  max_job_size: 1GiB
-log:
-  level: info
-EOF
+pg_write_conf "$CONF" "bench/upstream.sh: loopback only; state_dir is set per run with --set"
 
 PG_PID="" PG_STATE="" RAW_PORT="" HEALTHZ="" PG_EXITS=()
 pg_ctl() { "$PGCTL" --config "$CONF" --set state_dir="$PG_STATE" "$@"; }

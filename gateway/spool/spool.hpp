@@ -142,6 +142,15 @@ private:
     std::uint64_t reserved_ = 0;       // bytes counted against the quota
     std::uint64_t since_space_check_ = 0;
     std::uint64_t writeback_from_ = 0;  // file offset up to which writeback was started
+    // Early flushes (writer.cpp, "Flushing while the job arrives"): at most one
+    // fdatasync of fd_ in flight on flusher_; flush_done_ set when it returned,
+    // flush_errno_ its errno (0: success). flushed_to_: sealed_size_ when it started.
+    void start_flush();
+    Result<void> join_flush();
+    std::thread flusher_;
+    std::atomic<bool> flush_done_{false};
+    std::atomic<int> flush_errno_{0};
+    std::uint64_t flushed_to_ = 0;
     int fd_ = -1;
     bool spilled_ = false;  // jobs/<id>.job exists
     bool finished_ = false;

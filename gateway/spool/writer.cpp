@@ -1,12 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 // JobWriter and DocumentReader: the streaming halves of the spool. Memory per job
 // is bounded by one segment plus `inline_limit`, whatever the job size.
+//
+// Flushing while the job arrives. A big job is acknowledged only after the
+// fdatasync in finish(), and the client (or the forwarder, for a server queue)
+// waits for it. sync_file_range() already starts writeback every 8 MiB, but on this
+// kind of appliance (a VM disk whose cache flush makes the host write what it
+// holds) the final fdatasync still cost 0.10-0.15 s for 200 MiB, growing with the
+// bytes written since the last flush, not with the bytes still dirty here
+// (waiting for writeback in emit() did not shorten it). So every kFlushEvery bytes
+// the writer hands an fdatasync of the file to its own helper thread and goes on
+// writing; finish() waits for that one and flushes only the tail. At most one
+// helper per writer, never blocking append(): when the previous flush is still
+// running the next one is simply skipped. An error of an early flush fails the
+// job in finish(): fdatasync reports a writeback error to each file descriptor
+// once, so the final call might not see it again.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 #include "gateway/spool/spool.hpp"
 
@@ -17,6 +33,8 @@ namespace {
 constexpr std::uint64_t kSpaceCheckEvery = 4ull << 20;
 // Writeback of a spilled job's file is started every this many bytes.
 constexpr std::uint64_t kWritebackEvery = 8ull << 20;
+// An early fdatasync of a spilled job's file is started every this many bytes.
+constexpr std::uint64_t kFlushEvery = 32ull << 20;
 
 errc errno_to_errc(int e) {
     return (e == ENOSPC || e == EDQUOT) ? errc::disk_full : errc::io_error;
@@ -105,6 +123,33 @@ Result<void> JobWriter::emit(std::span<const std::byte> sealed) {
                           SYNC_FILE_RANGE_WRITE);
         writeback_from_ = sealed_size_;
     }
+    if (sealed_size_ - flushed_to_ >= kFlushEvery) start_flush();
+    return {};
+}
+
+void JobWriter::start_flush() {
+    if (flusher_.joinable()) {
+        if (!flush_done_.load(std::memory_order_acquire)) return;  // still flushing: skip this one
+        flusher_.join();
+        if (flush_errno_.load(std::memory_order_relaxed) != 0) return;  // finish() reports it
+    }
+    flushed_to_ = sealed_size_;
+    flush_done_.store(false, std::memory_order_relaxed);
+    const int fd = fd_;
+    try {
+        flusher_ = std::thread([this, fd] {
+            const int rc = ::fdatasync(fd);
+            flush_errno_.store(rc == 0 ? 0 : errno, std::memory_order_relaxed);
+            flush_done_.store(true, std::memory_order_release);
+        });
+    } catch (const std::system_error&) {
+        // No thread: finish() flushes everything, as before.
+    }
+}
+
+Result<void> JobWriter::join_flush() {
+    if (flusher_.joinable()) flusher_.join();
+    if (const int e = flush_errno_.exchange(0); e != 0) return errno_to_errc(e);
     return {};
 }
 
@@ -151,6 +196,10 @@ Result<void> JobWriter::finish() {
         digest_.reset();
     }
     if (fd_ >= 0) {
+        if (auto early = join_flush(); !early) {
+            dead_ = true;
+            return early;
+        }
         if (::fdatasync(fd_) != 0) {
             dead_ = true;
             return errno_to_errc(errno);
@@ -163,6 +212,7 @@ Result<void> JobWriter::finish() {
 }
 
 void JobWriter::discard() {
+    (void)join_flush();  // the helper uses fd_: it must be done before the close
     if (fd_ >= 0) {
         ::close(fd_);
         fd_ = -1;

@@ -662,6 +662,31 @@ TEST_CASE("spool: a job not committed leaves nothing behind", "[spool][discard]"
     CHECK(s->list().empty());
 }
 
+TEST_CASE("spool: a job past several early flushes round-trips; one dropped mid-receive leaves nothing", "[spool][flush]") {
+    // writer.cpp hands an fdatasync to a helper thread every 32 MiB of a spilled
+    // job; 100 MiB in 1 MiB appends passes three of those points.
+    Env env;
+    auto s = env.open();
+    Bytes data = pattern(100u << 20, 11);
+    SECTION("committed") {
+        auto rec = write_job(*s, meta_for("big"), data, 1u << 20);
+        REQUIRE(rec);
+        CHECK(rec->size == data.size());
+        CHECK(size_on_disk(env.job_file(rec->id)) == rec->sealed_size);
+        CHECK(diff_bytes(read_ok(*s, rec->id), data) == "");
+    }
+    SECTION("destroyed right after a flush point") {
+        {
+            auto w = s->begin_job(meta_for("dropped"));
+            REQUIRE(w);
+            for (std::size_t off = 0; off < (33u << 20); off += 1u << 20)
+                REQUIRE((*w)->append(std::span<const std::byte>(data).subspan(off, 1u << 20)));
+        }  // the destructor waits for the helper before closing and unlinking
+        CHECK(names_in(env.dir / "jobs").empty());
+        CHECK(s->usage().reserved_bytes == 0);
+    }
+}
+
 TEST_CASE("spool: recovery removes files of jobs that died while receiving", "[spool][recovery]") {
     Env env;
     spool::JobRecord big, small;
