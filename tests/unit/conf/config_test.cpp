@@ -947,3 +947,26 @@ TEST_CASE("upstream and server queue errors", "[conf][upstream]") {
           "t.yaml:1:24: use 1-64 letters, digits, '-', '_' or '.', got 'a b'");
     CHECK(error("upstream: {secret: x}\n") == "t.yaml:1:12: unknown key 'secret' in 'upstream'");
 }
+
+TEST_CASE("printer conversion", "[conf][printers][convert]") {
+    const Config c = ok("printers:\n  p: {uri: 'socket://h', convert: ghostscript,\n"
+                        "      formats: [image/urf, application/vnd.hp-pclxl]}\n  q: {uri: 'ipp://h/q'}\n");
+    CHECK(c.printers.at("p").profile.convert == Conversion::ghostscript);
+    CHECK(c.printers.at("q").profile.convert == Conversion::none);
+    CHECK(ok("printers:\n  p: {uri: 'ipp://h/p', convert: none}\n").printers.at("p").profile.convert ==
+          Conversion::none);
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/p', convert: ghostscript}\n") ==
+          "t.yaml:2:34: convert: ghostscript needs 'formats' to say what the printer takes (one of "
+          "application/postscript, application/pdf, application/vnd.hp-pcl, application/vnd.hp-pclxl, "
+          "image/pwg-raster)");
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/p', formats: [image/urf], convert: ghostscript}\n") ==
+          "t.yaml:2:56: convert: ghostscript cannot write any of this printer's formats (it writes "
+          "application/postscript, application/pdf, application/vnd.hp-pcl, application/vnd.hp-pclxl, "
+          "image/pwg-raster)");
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/p', formats: [application/pdf], convert: cups}\n") ==
+          "t.yaml:2:62: expected none or ghostscript, got 'cups'");
+    CHECK(ghostscript_reads("Application/PDF"));
+    CHECK(!ghostscript_reads("image/jpeg"));
+    CHECK(ghostscript_writes("image/pwg-raster"));
+    CHECK(!ghostscript_writes("image/urf"));
+}
