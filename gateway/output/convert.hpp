@@ -88,10 +88,12 @@ public:
     // its first 4 MiB of output (or all of it, when less): gs proves it can read
     // the document before anything is sent. Never null; check failure(): a
     // conversion that could not start or failed within that window has one, and
-    // the printer has seen nothing yet. `input` must outlive finish().
+    // the printer has seen nothing yet. `input` must outlive finish(). No default
+    // arguments: GCC 12 destroys a prvalue argument of an awaited coroutine twice,
+    // so callers pass named values.
     static boost::asio::awaitable<std::unique_ptr<Converter>> start(boost::asio::any_io_executor ex,
                                                                     net::BodySource& input, std::uint64_t size,
-                                                                    ConvertOptions opts, ConvertLimits limits = {});
+                                                                    ConvertOptions opts, ConvertLimits limits);
     ~Converter() override;
     Converter(const Converter&) = delete;
     Converter& operator=(const Converter&) = delete;

@@ -130,7 +130,7 @@ public:
 
     // Starts the conversion and waits for its first bytes; false when it failed.
     asio::awaitable<bool> prepare() {
-        if (!conv_) conv_ = co_await Converter::start(ex_, part_, size_, opts_);
+        if (!conv_) conv_ = co_await Converter::start(ex_, part_, size_, opts_, limits_);
         co_return !conv_->failure();
     }
     asio::awaitable<boost::system::result<std::span<const std::byte>>> next() override {
@@ -151,6 +151,7 @@ private:
     PartBody& part_;
     std::uint64_t size_;
     ConvertOptions opts_;
+    ConvertLimits limits_;  // the defaults (convert.hpp); named: see Converter::start
     std::unique_ptr<Converter> conv_;
 };
 

@@ -40,6 +40,7 @@ queues:
   toconvert: {{printer: psconv}}
   tolaser: {{printer: laser}}
   refused: {{printer: psonly}}
+default_queue: toconvert
 log:
   level: debug
 limits:
