@@ -2131,13 +2131,11 @@ std::string_view to_string(Conversion c) {
     return c == Conversion::ghostscript ? "ghostscript" : "none";
 }
 
-namespace {
-bool same_mime(std::string_view a, std::string_view b) {
+bool mime_equal(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
            });
 }
-}  // namespace
 
 // The order is the one docs/configuration.md lists; gateway/output/convert.cpp maps
 // each to a Ghostscript device.
@@ -2146,12 +2144,12 @@ const std::array<std::string_view, 5> ghostscript_output_formats{
     "image/pwg-raster"};
 
 bool ghostscript_reads(std::string_view mime) {
-    return same_mime(mime, "application/pdf") || same_mime(mime, "application/postscript");
+    return mime_equal(mime, "application/pdf") || mime_equal(mime, "application/postscript");
 }
 
 bool ghostscript_writes(std::string_view mime) {
     return std::any_of(ghostscript_output_formats.begin(), ghostscript_output_formats.end(),
-                       [&](std::string_view f) { return same_mime(f, mime); });
+                       [&](std::string_view f) { return mime_equal(f, mime); });
 }
 
 std::string_view to_string(QueueAuth auth) {

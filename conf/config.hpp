@@ -50,6 +50,8 @@ std::string_view to_string(Conversion c);
 // The MIME types Ghostscript converts from (application/pdf, application/postscript)
 // and to (ghostscript_output_formats: PostScript, PDF, PCL 5, PCL XL, PWG raster).
 bool ghostscript_reads(std::string_view mime);
+// MIME types compare without regard to case (RFC 2045 §5.1).
+bool mime_equal(std::string_view a, std::string_view b);
 bool ghostscript_writes(std::string_view mime);
 extern const std::array<std::string_view, 5> ghostscript_output_formats;
 

@@ -76,7 +76,7 @@ struct ConvertOptions {
 };
 
 // Ghostscript's arguments (without argv[0]) to convert to opts.target_format,
-// reading `input` ("-" = stdin); nullopt for a target it cannot write. Pure.
+// reading `input` ("-_" = stdin); nullopt for a target it cannot write. Pure.
 std::optional<std::vector<std::string>> ghostscript_args(const ConvertOptions& opts, std::string_view input);
 // Whether the target's device writes scratch files (ps2write, pdfwrite).
 bool needs_scratch(std::string_view target_format);

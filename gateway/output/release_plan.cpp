@@ -12,12 +12,6 @@ namespace pg::output {
 
 namespace {
 
-bool same_mime(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 std::string listed(const std::vector<std::string>& formats) {
     std::string out;
     for (const auto& f : formats) out += (out.empty() ? "" : ", ") + f;
@@ -28,9 +22,9 @@ std::string listed(const std::vector<std::string>& formats) {
 
 ReleasePlan release_plan(const conf::PrinterConfig& printer, std::string_view job_format) {
     const auto& formats = printer.profile.formats;
-    if (formats.empty() || job_format.empty() || same_mime(job_format, "application/octet-stream"))
+    if (formats.empty() || job_format.empty() || conf::mime_equal(job_format, "application/octet-stream"))
         return {true, "", ""};
-    if (std::any_of(formats.begin(), formats.end(), [&](const std::string& f) { return same_mime(f, job_format); }))
+    if (std::any_of(formats.begin(), formats.end(), [&](const std::string& f) { return conf::mime_equal(f, job_format); }))
         return {true, "", ""};
     if (printer.profile.convert == conf::Conversion::ghostscript) {
         if (!conf::ghostscript_reads(job_format))
@@ -49,7 +43,7 @@ ReleasePlan release_plan(const conf::PrinterConfig& printer, std::string_view jo
                                     "possible (use socket:// or ipp://)",
                                     printer.name, job_format)};
             for (auto canonical : conf::ghostscript_output_formats)
-                if (same_mime(canonical, f)) return {true, std::string(canonical), ""};
+                if (conf::mime_equal(canonical, f)) return {true, std::string(canonical), ""};
         }
         // The configuration check makes this unreachable; refuse rather than guess.
         return {false, "", fmt::format("printer {} has no format Ghostscript writes", printer.name)};
