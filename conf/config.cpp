@@ -801,9 +801,9 @@ constexpr std::array<std::string_view, 13> upstream_keys{
     "request_timeout", "degraded_latency", "duplicate_window"};
 constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
 constexpr std::array<std::string_view, 1> lpd_keys{"admin_peers"};
-constexpr std::array<std::string_view, 9> printer_keys{"uri",         "formats",     "color",
-                                                       "duplex",      "tls_verify",  "media",
-                                                       "resolutions", "terminals",   "release_page"};
+constexpr std::array<std::string_view, 10> printer_keys{"uri",         "formats",   "color",        "duplex",
+                                                        "tls_verify",  "media",     "resolutions",  "terminals",
+                                                        "release_page", "convert"};
 constexpr std::array<std::string_view, 2> raw_item_keys{"address", "queue"};
 constexpr std::array<std::string_view, 5> spool_keys{"max_job_size", "max_total_size", "min_free_space",
                                                      "job_history", "held_job_ttl"};
@@ -1653,9 +1653,42 @@ private:
                         else ok = false;
                     }
                 }
+                if (const Entry* c = find_entry(s, "convert")) {
+                    if (!conversion(c->value, join_path(path, "convert"), printer.profile)) ok = false;
+                }
             }
             if (ok) cfg.printers.emplace(p.key, std::move(printer));
         }
+    }
+
+    // printers.NAME.convert: none | ghostscript. Ghostscript must know what to write:
+    // `formats` has to name at least one format it can produce.
+    bool conversion(const Value& v, const std::string& path, PrinterProfile& profile) {
+        auto text = scalar(v, path, "none or ghostscript");
+        if (!text) return false;
+        if (*text == "none") {
+            profile.convert = Conversion::none;
+            return true;
+        }
+        if (*text != "ghostscript") {
+            error(v, path, "expected none or ghostscript, got " + quote(*text));
+            return false;
+        }
+        std::string writes;
+        for (auto f : ghostscript_output_formats) writes += (writes.empty() ? "" : ", ") + std::string(f);
+        if (profile.formats.empty()) {
+            error(v, path, "convert: ghostscript needs 'formats' to say what the printer takes (one of " + writes +
+                               ")");
+            return false;
+        }
+        if (std::none_of(profile.formats.begin(), profile.formats.end(),
+                         [](const std::string& f) { return ghostscript_writes(f); })) {
+            error(v, path, "convert: ghostscript cannot write any of this printer's formats (it writes " + writes +
+                               ")");
+            return false;
+        }
+        profile.convert = Conversion::ghostscript;
+        return true;
     }
 
     bool declared(std::string_view name) const {
@@ -2196,6 +2229,31 @@ std::optional<std::pair<int, int>> media_size(std::string_view name) {
     const int w = parse(dims.substr(0, x)), l = parse(dims.substr(x + 1));
     if (w == 0 || l == 0) return std::nullopt;
     return std::make_pair(w, l);
+}
+
+std::string_view to_string(Conversion c) {
+    return c == Conversion::ghostscript ? "ghostscript" : "none";
+}
+
+bool mime_equal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// The order is the one docs/configuration.md lists; gateway/output/convert.cpp maps
+// each to a Ghostscript device.
+const std::array<std::string_view, 5> ghostscript_output_formats{
+    "application/postscript", "application/pdf", "application/vnd.hp-pcl", "application/vnd.hp-pclxl",
+    "image/pwg-raster"};
+
+bool ghostscript_reads(std::string_view mime) {
+    return mime_equal(mime, "application/pdf") || mime_equal(mime, "application/postscript");
+}
+
+bool ghostscript_writes(std::string_view mime) {
+    return std::any_of(ghostscript_output_formats.begin(), ghostscript_output_formats.end(),
+                       [&](std::string_view f) { return mime_equal(f, mime); });
 }
 
 std::string_view to_string(QueueAuth auth) {

@@ -7,6 +7,7 @@
 // prints the diagnostics (FILE:LINE:COL: message) itself.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -40,6 +41,20 @@ struct Endpoint {
 enum class QueueMode { hold, direct, server };
 std::string_view to_string(QueueMode mode);
 
+// How a document the printer does not take is made printable: none (it is refused
+// at release), or ghostscript (PDF and PostScript are converted to the first of the
+// printer's `formats` Ghostscript can write; gateway/output/convert.hpp).
+enum class Conversion { none, ghostscript };
+std::string_view to_string(Conversion c);
+
+// The MIME types Ghostscript converts from (application/pdf, application/postscript)
+// and to (ghostscript_output_formats: PostScript, PDF, PCL 5, PCL XL, PWG raster).
+bool ghostscript_reads(std::string_view mime);
+// MIME types compare without regard to case (RFC 2045 §5.1).
+bool mime_equal(std::string_view a, std::string_view b);
+bool ghostscript_writes(std::string_view mime);
+extern const std::array<std::string_view, 5> ghostscript_output_formats;
+
 // What a destination printer accepts; the queue's IPP printer object advertises it.
 struct PrinterProfile {
     // MIME types the printer takes; empty = whatever the printer says it supports.
@@ -51,6 +66,8 @@ struct PrinterProfile {
     std::vector<std::string> media;
     // Resolutions in dpi (square); the highest is the default. Empty = 300 and 600.
     std::vector<int> resolutions;
+    // printers.NAME.convert; ghostscript needs `formats` to name a format it writes.
+    Conversion convert = Conversion::none;
 
     friend bool operator==(const PrinterProfile&, const PrinterProfile&) = default;
 };

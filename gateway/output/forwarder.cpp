@@ -18,8 +18,10 @@
 
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
+#include "gateway/output/convert.hpp"
 #include "gateway/output/document_stream.hpp"
 #include "gateway/output/forwarder_worker.hpp"
+#include "gateway/output/release_plan.hpp"
 #include "gateway/output/stream_clients.hpp"
 #include "gateway/service/failover.hpp"
 #include "gateway/upstream/monitor.hpp"
@@ -98,18 +100,71 @@ std::vector<std::int32_t> remote_ids(const std::string& text) {
     return out;
 }
 
-ipp::client::JobTicket ticket_of(const spool::JobRecord& job) {
+// The job's ticket for `printer`: copies, sides, colour and media as the job asked
+// (JobMeta::attributes), narrowed by the printer's profile (job_options) and by
+// what the printer says it supports (a value it does not list is left out, so its
+// default applies rather than the job being refused).
+ipp::client::JobTicket ticket_of(const spool::JobRecord& job, const conf::PrinterProfile* profile,
+                                 const ipp::client::PrinterInfo& printer) {
     ipp::client::JobTicket t;
     t.job_name = job.meta.name;
     t.document_name = job.meta.document_name;
-    boost::system::error_code ec;
-    auto v = boost::json::parse(job.meta.attributes, ec);
-    if (!ec && v.is_object()) {
-        if (auto* c = v.as_object().if_contains("copies"); c && c->is_int64() && c->as_int64() >= 1 &&
-                                                           c->as_int64() <= 9999)
-            t.copies = static_cast<std::int32_t>(c->as_int64());
-    }
+    const JobOptions o = job_options(profile, job.meta.attributes);
+    t.copies = o.copies;
+    auto listed = [](const std::vector<std::string>& supported, const std::string& v) {
+        return !v.empty() && (supported.empty() || std::find(supported.begin(), supported.end(), v) != supported.end());
+    };
+    if (listed(printer.sides, o.sides)) t.sides = o.sides;
+    if (listed(printer.color_modes, o.color_mode)) t.print_color_mode = o.color_mode;
+    if (listed(printer.media, o.media)) t.media = o.media;
     return t;
+}
+
+// A document converted on its way (convert.hpp): Ghostscript starts on the first
+// next(), or earlier with prepare(), reading `part`. finish() must run before
+// `part` goes away.
+class ConvertedPart final : public net::BodySource {
+public:
+    ConvertedPart(asio::any_io_executor ex, PartBody& part, std::uint64_t size, ConvertOptions opts)
+        : ex_(std::move(ex)), part_(part), size_(size), opts_(std::move(opts)) {}
+
+    // Starts the conversion and waits for its first bytes; false when it failed.
+    asio::awaitable<bool> prepare() {
+        if (!conv_) conv_ = co_await Converter::start(ex_, part_, size_, opts_, limits_);
+        co_return !conv_->failure();
+    }
+    asio::awaitable<boost::system::result<std::span<const std::byte>>> next() override {
+        const bool ready = co_await prepare();
+        if (!ready) co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
+        co_return co_await conv_->next();
+    }
+    // Why the conversion itself failed so far (not counting a stop by finish()).
+    std::optional<std::string> failure() const { return conv_ ? conv_->failure() : std::nullopt; }
+    asio::awaitable<void> finish() {
+        if (conv_) co_await conv_->finish();
+    }
+    const Converter* converter() const { return conv_.get(); }
+    const ConvertOptions& options() const { return opts_; }
+
+private:
+    asio::any_io_executor ex_;
+    PartBody& part_;
+    std::uint64_t size_;
+    ConvertOptions opts_;
+    ConvertLimits limits_;  // the defaults (convert.hpp); named: see Converter::start
+    std::unique_ptr<Converter> conv_;
+};
+
+ConvertOptions convert_options(const conf::PrinterProfile* profile, const std::string& from, const std::string& to) {
+    ConvertOptions o;
+    o.source_format = from;
+    o.target_format = to;
+    o.color = profile == nullptr || profile->color;
+    // The profile's highest resolution when configured, else 300 dpi (fast, and
+    // what every PCL printer takes).
+    if (profile != nullptr && !profile->resolutions.empty())
+        o.resolution = *std::max_element(profile->resolutions.begin(), profile->resolutions.end());
+    return o;
 }
 
 std::string status_text(std::uint16_t status, const ipp::Message& m) {
@@ -122,6 +177,25 @@ std::string first_reason(const std::vector<std::string>& reasons, std::string fa
     for (const auto& r : reasons)
         if (r != "none" && r != "job-printing" && !r.empty()) return r;
     return fallback;
+}
+
+// One line per conversion: info when it worked, error when it failed (the job is
+// aborted), and Ghostscript's stderr at debug level, bounded and escaped.
+void log_conversion(log::Logger& log, const spool::JobRecord& job, const ConvertedPart& part,
+                    const std::optional<std::string>& failure) {
+    const Converter* c = part.converter();
+    const auto& o = part.options();
+    if (failure)
+        log.error({.event = "job_convert", .job_id = job.id, .queue = job.meta.queue},
+                  "job {}: conversion from {} to {} failed: {}", job.id, o.source_format, o.target_format,
+                  log::escape(*failure));
+    else
+        log.info({.event = "job_convert", .job_id = job.id, .queue = job.meta.queue},
+                 "job {}: converted from {} to {} ({} bytes)", job.id, o.source_format, o.target_format,
+                 c ? c->bytes_out() : 0);
+    if (c && !c->stderr_text().empty())
+        log.debug({.event = "job_convert", .job_id = job.id, .queue = job.meta.queue}, "job {}: gs stderr{}: {}",
+                  job.id, c->stderr_truncated() ? " (cut)" : "", log::escape(c->stderr_text(), 4096));
 }
 
 }  // namespace
@@ -327,11 +401,33 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         co_return Outcome::retry;
     };
     if (!dest.problem.empty()) co_return co_await back_to_pending("other", dest.problem, false);
+    // What the printer takes, and what must be converted (release_plan.hpp). The
+    // release points refuse a job the printer cannot take; one routed anyway (an
+    // older route, a configuration reloaded since) is aborted here with the reason.
+    const auto cfg = gw_.config_ptr();  // keeps `printer` alive across co_await
+    const conf::PrinterConfig* printer_cfg = nullptr;
+    if (!dest.server)
+        if (auto it = cfg->printers.find(w.route); it != cfg->printers.end()) printer_cfg = &it->second;
+    const conf::PrinterProfile* profile = printer_cfg ? &printer_cfg->profile : nullptr;
+    JobReleasePlan plan;
+    plan.ok = true;
+    plan.convert_to.assign(parts_of(job).size(), "");
+    if (printer_cfg) plan = release_plan(*printer_cfg, job.meta);
+    if (!plan.ok) {
+        gw_.log().warn({.event = "job_refused", .job_id = id, .queue = queue}, "job {}: {}", id, log::escape(plan.why));
+        spool::Transition t;
+        t.to = JobState::aborted;
+        t.reason = "document-format-error";
+        t.message = plan.why;
+        t.event = "job_done";
+        co_await change(id, std::move(t));
+        co_return Outcome::next;
+    }
     if (dest.server && remote_ids(job.delivery.remote_id).size() < parts_of(job).size()) {
         if (auto gate = co_await server_gate(w, job)) co_return *gate;
     }
     if (auto target = parse_printer_uri(dest.uri); target && (target->scheme == "lpd" || target->scheme == "socket"))
-        co_return co_await deliver_stream(w, std::move(job), *target);
+        co_return co_await deliver_stream(w, std::move(job), *target, profile, plan.convert_to);
 
     IppClient client(gw_.io().get_executor(), dest.server ? tls_server_ : dest.verify ? tls_verify_ : tls_trust_,
                      dest.uri, dest.verify);
@@ -413,13 +509,14 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         // before the next document, so a restart resumes after the last one.
         const auto parts = parts_of(job);
         std::vector<std::string> formats;
-        for (const auto& part : parts) {
-            auto format = ipp::client::choose_format(printer, part.format);
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            const std::string& wanted = plan.convert_to[i].empty() ? parts[i].format : plan.convert_to[i];
+            auto format = ipp::client::choose_format(printer, wanted);
             if (!format) {
                 spool::Transition t;
                 t.to = JobState::aborted;
                 t.reason = "document-format-error";
-                t.message = "the printer does not take " + part.format;
+                t.message = "the printer does not take " + wanted;
                 t.event = "job_done";
                 co_await change(id, std::move(t));
                 co_return Outcome::next;
@@ -428,7 +525,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         }
         auto acked_ids = remote_ids(job.delivery.remote_id);
         for (std::size_t index = acked_ids.size(); index < parts.size(); ++index) {
-            auto ticket = ticket_of(job);
+            auto ticket = ticket_of(job, profile, printer);
             ticket.document_format = formats[index];
             ticket.document_name = parts[index].name;
             bool sent = false;
@@ -452,8 +549,36 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                     co_return Outcome::next;
                 }
                 PartBody body(gw_, *stream, id, parts[index].size);
+                net::BodySource* source = &body;
+                std::optional<ConvertedPart> converted;
+                if (!plan.convert_to[index].empty()) {
+                    // Converted before the printer is contacted: a document Ghostscript
+                    // cannot read fails here, and the printer never sees it.
+                    converted.emplace(gw_.io().get_executor(), body, parts[index].size,
+                                      convert_options(profile, parts[index].format, plan.convert_to[index]));
+                    const bool ready = co_await converted->prepare();
+                    if (!ready) {
+                        const auto failure = converted->failure();
+                        co_await converted->finish();
+                        log_conversion(gw_.log(), job, *converted, failure);
+                        const std::string why = failure.value_or("the conversion failed");
+                        co_return co_await conversion_failed(w, job, why);
+                    }
+                    source = &*converted;
+                }
                 caller.request_id = next_id();
-                auto pj = co_await client.call(ipp::client::print_job(caller, ticket), &body);
+                auto pj = co_await client.call(ipp::client::print_job(caller, ticket), source);
+                if (converted) {
+                    // Its own failure (gs exit, deadline) counts; a stop by finish() after
+                    // the printer went away does not.
+                    const auto failure = converted->failure();
+                    co_await converted->finish();
+                    log_conversion(gw_.log(), job, *converted, failure);
+                    if (failure && !stopping_) {
+                        const std::string why = *failure;
+                        co_return co_await conversion_failed(w, job, why);
+                    }
+                }
                 if (stopping_) co_return Outcome::stopped;
                 if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
                     co_return Outcome::next;
@@ -526,7 +651,9 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
 // LPD and 9100: no job to follow afterwards. The LPD server's last
 // acknowledgement, or the 9100 printer's close, ends the job (completed); a 9100
 // printer that keeps the connection open is recorded as unconfirmed.
-asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::JobRecord job, PrinterUri target) {
+asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::JobRecord job, PrinterUri target,
+                                                              const conf::PrinterProfile* profile,
+                                                              const std::vector<std::string>& convert_to) {
     const std::uint64_t id = job.id;
     const std::string queue = job.meta.queue;
     const auto parts = parts_of(job);
@@ -534,6 +661,12 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     sj.user = job.meta.user;
     sj.title = job.meta.name;
     for (const auto& p : parts) sj.documents.push_back({p.name, p.size, nullptr});
+    // Copies, sides and colour travel in the PJL wrapper, when the URI asks for one.
+    sj.pjl = wants_pjl(target);
+    const JobOptions options = job_options(profile, job.meta.attributes);
+    sj.copies = options.copies;
+    sj.duplex = pjl::duplex_from_sides(options.sides);
+    sj.grayscale = pjl::grayscale_from_color_mode(options.color_mode);
 
     // LPD server queues: a send that was cut is reconciled with the server's queue
     // listing, and every send records what that listing showed just before it
@@ -572,15 +705,47 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     }
     DocumentStream stream(gw_.io().get_executor(), gw_.pool(), std::move(*reader));
     std::vector<std::unique_ptr<PartBody>> bodies;
+    std::vector<std::unique_ptr<ConvertedPart>> converted;
+    // A named executor: GCC 12 destroys a prvalue argument of an awaited coroutine twice.
+    asio::any_io_executor ex = gw_.io().get_executor();
     for (std::size_t i = 0; i < parts.size(); ++i) {
         bodies.push_back(std::make_unique<PartBody>(gw_, stream, id, parts[i].size));
         sj.documents[i].body = bodies.back().get();
+        if (i < convert_to.size() && !convert_to[i].empty()) {
+            // Converted while it is sent: its size is known only at the end, so
+            // only 9100 takes it (release_plan refuses conversion for LPD).
+            converted.push_back(std::make_unique<ConvertedPart>(
+                ex, *bodies.back(), parts[i].size, convert_options(profile, parts[i].format, convert_to[i])));
+            sj.documents[i].body = converted.back().get();
+            sj.documents[i].exact = false;
+        }
+    }
+    // The first document's conversion starts before the connection: a document
+    // Ghostscript cannot read fails here, and the printer never sees it.
+    if (!converted.empty() && sj.documents[0].body == converted.front().get()) {
+        const bool ready = co_await converted.front()->prepare();
+        if (!ready) {
+            const auto failure = converted.front()->failure();
+            co_await converted.front()->finish();
+            log_conversion(gw_.log(), job, *converted.front(), failure);
+            const std::string why = failure.value_or("the conversion failed");
+            co_return co_await conversion_failed(w, job, why);
+        }
     }
     StreamResult sent(ClientError{});
-    // A named executor: GCC 12 destroys a prvalue argument of an awaited coroutine twice.
-    asio::any_io_executor ex = gw_.io().get_executor();
     if (target.scheme == "lpd") sent = co_await send_lpd(ex, target, sj);
     else sent = co_await send_socket(ex, target, sj);
+    std::optional<std::string> conversion_failure;
+    for (auto& c : converted) {
+        const auto failure = c->failure();
+        co_await c->finish();
+        if (c->converter() != nullptr) log_conversion(gw_.log(), job, *c, failure);
+        if (failure && !conversion_failure) conversion_failure = failure;
+    }
+    if (conversion_failure && !stopping_) {
+        const std::string why = *conversion_failure;
+        co_return co_await conversion_failed(w, job, why);
+    }
     if (stopping_) co_return Outcome::stopped;
     if (auto now = gw_.spool().find(id); !now || now->state == JobState::canceled) {
         co_return Outcome::next;
@@ -611,6 +776,19 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     t.message = sent->message;
     t.event = "job_done";
     co_await change(id, std::move(t));
+    co_return Outcome::next;
+}
+
+asio::awaitable<Forwarder::Outcome> Forwarder::conversion_failed(Worker& w, const spool::JobRecord& job,
+                                                                 const std::string& why) {
+    w.status.reasons = {"none"};
+    w.status.message.clear();
+    spool::Transition t;
+    t.to = JobState::aborted;
+    t.reason = "document-unprintable-error";
+    t.message = "the document could not be converted for " + w.route + ": " + why;
+    t.event = "job_done";
+    co_await change(job.id, std::move(t));
     co_return Outcome::next;
 }
 

@@ -89,7 +89,14 @@ private:
 
     boost::asio::awaitable<void> run(std::shared_ptr<Worker> w);
     boost::asio::awaitable<Outcome> deliver(Worker& w, spool::JobRecord job);
-    boost::asio::awaitable<Outcome> deliver_stream(Worker& w, spool::JobRecord job, PrinterUri target);
+    // `profile` may be null (no printers entry); `convert_to` has one entry per
+    // document ("" = as it is; release_plan.hpp).
+    boost::asio::awaitable<Outcome> deliver_stream(Worker& w, spool::JobRecord job, PrinterUri target,
+                                                   const conf::PrinterProfile* profile,
+                                                   const std::vector<std::string>& convert_to);
+    // A conversion failed (Ghostscript's exit, the deadline): the job is aborted with
+    // `why`; converting again would fail again.
+    boost::asio::awaitable<Outcome> conversion_failed(Worker& w, const spool::JobRecord& job, const std::string& why);
     boost::asio::awaitable<Outcome> follow(Worker& w, const spool::JobRecord& job, IppClient& client,
                                            const ipp::client::Caller& caller);
     // Server routes: whether the upstream lets this job go now. Offline, a job that

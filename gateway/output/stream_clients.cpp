@@ -97,7 +97,12 @@ asio::awaitable<boost::system::error_code> write_text(beast::tcp_stream& s, cons
     co_return co_await write(s, std::as_bytes(std::span(text.data(), text.size())));
 }
 
-// Streams `doc` exactly; a source longer or shorter than its size is an error.
+pjl::JobSettings pjl_settings(const StreamJob& job) {
+    return pjl::JobSettings{job.title, job.user, job.copies, job.duplex, job.grayscale};
+}
+
+// Streams `doc` exactly; a source longer or shorter than its size is an error
+// (unless the size is not known: a converted document).
 asio::awaitable<std::optional<std::string>> stream_document(beast::tcp_stream& s, const StreamDocument& doc) {
     std::uint64_t sent = 0;
     for (;;) {
@@ -107,7 +112,7 @@ asio::awaitable<std::optional<std::string>> stream_document(beast::tcp_stream& s
         sent += chunk->size();
         if (auto ec = co_await write(s, *chunk)) co_return "sending the document failed: " + ec.message();
     }
-    if (sent != doc.size) co_return fmt::format("the document has {} bytes, not {}", sent, doc.size);
+    if (doc.exact && sent != doc.size) co_return fmt::format("the document has {} bytes, not {}", sent, doc.size);
     co_return std::nullopt;
 }
 
@@ -158,9 +163,12 @@ boost::system::result<LpdIdentity, ClientError> lpd_identity(const StreamJob& jo
     LpdIdentity id;
     id.user = parsed->user.value_or("");
     id.title = parsed->job_name.value_or("");
-    for (std::size_t i = 0; i < job.documents.size(); ++i) id.sizes.push_back(job.documents[i].size);
+    const std::uint64_t wrapper = job.pjl ? pjl::write_header(pjl_settings(job)).size() + pjl::write_trailer().size() : 0;
+    for (std::size_t i = 0; i < job.documents.size(); ++i) id.sizes.push_back(job.documents[i].size + wrapper);
     return id;
 }
+
+bool wants_pjl(const PrinterUri& uri) { return option(uri, "pjl", "on"); }
 
 asio::awaitable<boost::system::result<std::string, ClientError>> query_lpd(asio::any_io_executor ex,
                                                                            const PrinterUri& uri,
@@ -224,13 +232,22 @@ asio::awaitable<StreamResult> send_lpd(asio::any_io_executor ex, const PrinterUr
         if (auto ec = co_await write_text(s, control + std::string(1, '\0'))) co_return "sending: " + ec.message();
         co_return co_await ack("the control file's data");
     };
+    // ?pjl=on: each data file is the document inside a PJL wrapper.
+    const std::string pjl_head = job.pjl ? pjl::write_header(pjl_settings(job)) : std::string();
+    const std::string pjl_tail = job.pjl ? pjl::write_trailer() : std::string();
     auto send_data = [&]() -> asio::awaitable<std::optional<std::string>> {
         for (std::size_t i = 0; i < job.documents.size(); ++i) {
             const auto& doc = job.documents[i];
-            if (auto ec = co_await write_text(s, fmt::format("\x03{} {}\n", doc.size, data_names[i])))
+            if (!doc.exact) co_return std::string("LPD needs each document's size before it is sent");
+            const std::uint64_t size = doc.size + pjl_head.size() + pjl_tail.size();
+            if (auto ec = co_await write_text(s, fmt::format("\x03{} {}\n", size, data_names[i])))
                 co_return "sending: " + ec.message();
             if (auto e = co_await ack("a data file")) co_return e;
+            if (!pjl_head.empty())
+                if (auto ec = co_await write_text(s, pjl_head)) co_return "sending: " + ec.message();
             if (auto e = co_await stream_document(s, doc)) co_return e;
+            if (!pjl_tail.empty())
+                if (auto ec = co_await write_text(s, pjl_tail)) co_return "sending: " + ec.message();
             if (auto ec = co_await write_text(s, std::string(1, '\0'))) co_return "sending: " + ec.message();
             if (auto e = co_await ack("a data file's data")) co_return e;
         }
@@ -255,24 +272,16 @@ asio::awaitable<StreamResult> send_socket(asio::any_io_executor ex, const Printe
     if (!opened) co_return StreamResult(opened.error());
     beast::tcp_stream& s = *opened;
     auto fail = [](std::string why) { return StreamResult(ClientError{std::move(why), true}); };
-    const bool pjl = option(uri, "pjl", "on");
-    const std::string uel = "\x1b%-12345X";
+    const bool pjl = job.pjl;
     if (pjl) {
-        // PJL strings end at the next '"': none may be inside.
-        auto quoted = [](std::string_view v) {
-            std::string out = field(v, 80);
-            for (char& c : out)
-                if (c == '"') c = '\'';
-            return out;
-        };
-        std::string head = uel + "@PJL JOB NAME=\"" + quoted(job.title) + "\"\r\n";
-        head += "@PJL SET USERNAME=\"" + quoted(job.user) + "\"\r\n";
+        const std::string head = pjl::write_header(pjl_settings(job));
         if (auto ec = co_await write_text(s, head)) co_return fail("sending: " + ec.message());
     }
     for (const auto& doc : job.documents)
         if (auto e = co_await stream_document(s, doc)) co_return fail(*e);
     if (pjl) {
-        if (auto ec = co_await write_text(s, uel + "@PJL EOJ\r\n" + uel)) co_return fail("sending: " + ec.message());
+        const std::string tail = pjl::write_trailer();
+        if (auto ec = co_await write_text(s, tail)) co_return fail("sending: " + ec.message());
     }
     boost::system::error_code ec;
     s.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -6,7 +6,8 @@
 // lines, written by pg::lpd::write_control_file), job numbers 000-999 rotating,
 // control file first (or data first with ?order=data,control), waiting for each
 // acknowledgement; 9100: stream, half-close, wait for the printer's close, with an
-// optional PJL job wrapper (?pjl=on) carrying the owner and title.
+// optional PJL job wrapper (?pjl=on, 9100 and LPD) carrying the owner, title,
+// copies, duplex and grey (pg::pjl::write_header).
 // Must not: touch job states or retry (the forwarder does).
 //
 // Deadlines: connect 15 s, each acknowledgement and each write 60 s, the 9100
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,21 +31,35 @@
 
 #include "gateway/net/http_session.hpp"
 #include "gateway/output/ipp_client.hpp"
+#include "protocols/pjl/writer.hpp"
 
 namespace pg::output {
 
 // One document to send: its name (for LPD N lines) and exact size, and its bytes.
+// A converted document's size is unknown until it has been sent (exact false):
+// 9100 streams it; LPD cannot (the data file's length goes first), so the
+// forwarder never gives send_lpd one.
 struct StreamDocument {
     std::string name;
     std::uint64_t size = 0;
     net::BodySource* body = nullptr;
+    bool exact = true;
 };
 
 struct StreamJob {
     std::string user;   // LPD P line / PJL USERNAME
     std::string title;  // LPD J line / PJL JOB NAME
     std::vector<StreamDocument> documents;
+    // PJL job settings (copies, duplex, grey), written when the URI says ?pjl=on:
+    // 9100 wraps the whole job, LPD each data file (its size counts the wrapper).
+    std::optional<std::int32_t> copies;
+    std::optional<pjl::Duplex> duplex;
+    bool grayscale = false;
+    bool pjl = false;  // set from the URI by send_lpd/send_socket; lpd_identity reads it
 };
+
+// Whether `uri` asks for a PJL wrapper (?pjl=on).
+bool wants_pjl(const PrinterUri& uri);
 
 struct StreamReceipt {
     std::string remote_id;  // "lpd:NNN" or "socket"

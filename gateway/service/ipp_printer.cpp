@@ -2,7 +2,7 @@
 // The printer object's attributes (RFC 8011 §5.4, PWG 5100.14 IPP Everywhere §5)
 // and the job object's (RFC 8011 §5.3), from the queue's printer profile.
 // The queue's printer profile (printers.NAME: formats, color, duplex) narrows
-// formats, colour modes and sides; media and resolutions are the defaults below.
+// formats (widened by what `convert: ghostscript` reads), colour modes and sides; media and resolutions are the defaults below.
 #include "gateway/service/ipp_printer.hpp"
 
 #include <algorithm>
@@ -26,6 +26,10 @@ std::vector<std::string> queue_formats(const conf::PrinterProfile* profile) {
         return out;
     }
     out = profile->formats;
+    // A converting printer takes what Ghostscript reads, too (converted at release).
+    if (profile->convert == conf::Conversion::ghostscript)
+        for (std::string_view f : {"application/pdf", "application/postscript"})
+            if (std::find(out.begin(), out.end(), f) == out.end()) out.emplace_back(f);
     if (std::find(out.begin(), out.end(), "application/octet-stream") == out.end())
         out.emplace_back("application/octet-stream");
     return out;
@@ -35,6 +39,7 @@ bool is_supported_format(std::string_view mime, const conf::PrinterProfile* prof
     if (profile == nullptr || profile->formats.empty())
         return std::find(kDocumentFormats.begin(), kDocumentFormats.end(), mime) != kDocumentFormats.end();
     if (mime == "application/octet-stream") return true;
+    if (profile->convert == conf::Conversion::ghostscript && conf::ghostscript_reads(mime)) return true;
     return std::any_of(profile->formats.begin(), profile->formats.end(), [&](const std::string& f) {
         return f.size() == mime.size() && std::equal(f.begin(), f.end(), mime.begin(), [](char a, char b) {
                    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));

@@ -25,6 +25,7 @@
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
+#include "gateway/output/release_plan.hpp"
 #include "gateway/service/failover.hpp"
 #include "gateway/service/intake.hpp"
 #include "gateway/upstream/monitor.hpp"
@@ -366,6 +367,9 @@ spool::JobMeta job_meta(const ipp::Request& rq, const std::string& queue, const 
     boost::json::object a;
     if (rq.copies) a["copies"] = *rq.copies;
     if (rq.job_hold_until) a["job-hold-until"] = *rq.job_hold_until;
+    if (rq.sides) a["sides"] = *rq.sides;
+    if (rq.print_color_mode) a["print-color-mode"] = *rq.print_color_mode;
+    if (rq.media) a["media"] = *rq.media;
     m.attributes = boost::json::serialize(a);
     return m;
 }
@@ -756,6 +760,15 @@ asio::awaitable<void> IppService::release_job(Exchange& ex) {
         co_return;
     }
     const std::string route = to_server ? server_route(q->second.name) : q->second.printer;
+    // A printer that cannot take the job (its format, no conversion) is refused
+    // here, and the job stays held (gateway/output/release_plan.hpp).
+    if (auto p = cfg->printers.find(route); !to_server && p != cfg->printers.end()) {
+        const auto plan = output::release_plan(p->second, rec->meta);
+        if (!plan.ok) {
+            ex.fail(Status::client_error_not_possible, plan.why);
+            co_return;
+        }
+    }
     spool::Transition t;
     t.from = {spool::JobState::held};
     t.to = spool::JobState::pending;

@@ -23,9 +23,16 @@ Message request(ipp_op_t op, const Caller& c) {
 }
 
 void add_ticket(ipp_t* m, const JobTicket& t, bool job_group) {
-    if (!t.job_name.empty())
-        ippAddString(m, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-name", nullptr, t.job_name.c_str());
-    if (t.copies && *t.copies > 1 && job_group) ippAddInteger(m, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", *t.copies);
+    if (!job_group) {
+        if (!t.job_name.empty())
+            ippAddString(m, IPP_TAG_OPERATION, IPP_TAG_NAME, "job-name", nullptr, t.job_name.c_str());
+        return;
+    }
+    if (t.copies && *t.copies > 1) ippAddInteger(m, IPP_TAG_JOB, IPP_TAG_INTEGER, "copies", *t.copies);
+    if (!t.sides.empty()) ippAddString(m, IPP_TAG_JOB, IPP_TAG_KEYWORD, "sides", nullptr, t.sides.c_str());
+    if (!t.print_color_mode.empty())
+        ippAddString(m, IPP_TAG_JOB, IPP_TAG_KEYWORD, "print-color-mode", nullptr, t.print_color_mode.c_str());
+    if (!t.media.empty()) ippAddString(m, IPP_TAG_JOB, IPP_TAG_KEYWORD, "media", nullptr, t.media.c_str());
 }
 
 void add_document(ipp_t* m, const JobTicket& t) {
@@ -58,7 +65,8 @@ Message get_printer_attributes(const Caller& c) {
     Message m = request(IPP_OP_GET_PRINTER_ATTRIBUTES, c);
     if (!m) return m;
     static const char* const wanted[] = {"printer-state", "printer-state-reasons", "printer-is-accepting-jobs",
-                                         "document-format-supported", "operations-supported"};
+                                         "document-format-supported", "operations-supported",
+                                         "sides-supported", "print-color-mode-supported", "media-supported"};
     ippAddStrings(m.get(), IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes",
                   static_cast<int>(std::size(wanted)), nullptr, wanted);
     return m;
@@ -69,7 +77,7 @@ Message print_job(const Caller& c, const JobTicket& t) {
     if (!m) return m;
     add_ticket(m.get(), t, false);
     add_document(m.get(), t);
-    add_ticket(m.get(), {.copies = t.copies}, true);
+    add_ticket(m.get(), t, true);
     return m;
 }
 
@@ -77,7 +85,7 @@ Message create_job(const Caller& c, const JobTicket& t) {
     Message m = request(IPP_OP_CREATE_JOB, c);
     if (!m) return m;
     add_ticket(m.get(), t, false);
-    add_ticket(m.get(), {.copies = t.copies}, true);
+    add_ticket(m.get(), t, true);
     return m;
 }
 
@@ -147,6 +155,9 @@ PrinterInfo read_printer(const Message& response) {
     p.formats = strings(m, "document-format-supported");
     if (ipp_attribute_t* a = ippFindAttribute(m, "operations-supported", IPP_TAG_ENUM))
         for (int i = 0; i < ippGetCount(a); ++i) p.operations.push_back(ippGetInteger(a, i));
+    p.sides = strings(m, "sides-supported");
+    p.color_modes = strings(m, "print-color-mode-supported");
+    p.media = strings(m, "media-supported");
     return p;
 }
 

@@ -32,6 +32,9 @@ struct JobTicket {
     std::string document_format;  // empty = leave it to the printer
     std::string document_name;
     std::optional<std::int32_t> copies;
+    std::string sides;             // keyword (RFC 8011 §5.2.8); empty = not sent
+    std::string print_color_mode;  // keyword (PWG 5100.13 §5.2.3); empty = not sent
+    std::string media;             // keyword or name (RFC 8011 §5.2.11); empty = not sent
 };
 
 // Print-Job: the attribute section; the document follows it in the HTTP body.
@@ -50,6 +53,10 @@ struct PrinterInfo {
     std::vector<std::string> state_reasons;
     std::vector<std::string> formats;        // document-format-supported
     std::vector<int> operations;             // operations-supported
+    // sides-, print-color-mode- and media-supported; empty = the printer did not say.
+    std::vector<std::string> sides;
+    std::vector<std::string> color_modes;
+    std::vector<std::string> media;
     bool supports(int op) const;
     bool takes(std::string_view format) const;
 };

@@ -102,6 +102,17 @@ public:
             r_.job_hold_until = ippGetValueTag(a) == IPP_TAG_KEYWORD ? value : text::sanitize_name(value);
             return std::nullopt;
         }
+        // Kept so they follow the job to its printer (gateway/output); values are
+        // not checked against a list here: the printer decides what it supports.
+        if (name == "sides") return keyword(a, r_.sides);
+        if (name == "print-color-mode") return keyword(a, r_.print_color_mode);
+        if (name == "media") {
+            // RFC 8011 §5.2.11: type2 keyword | name(MAX).
+            if (auto e = check_syntax(a, {IPP_TAG_KEYWORD, IPP_TAG_NAME, IPP_TAG_NAMELANG}, true, "keyword or name"))
+                return e;
+            r_.media = text::sanitize_name(string_of(a));
+            return std::nullopt;
+        }
         return std::nullopt;
     }
 
@@ -110,6 +121,13 @@ private:
                                        std::optional<std::string>& out) {
         if (auto e = check_syntax(a, {tag}, true, syntax)) return e;
         out = string_of(a);
+        return std::nullopt;
+    }
+
+    // A keyword value: sanitised (no control characters), at most 255 octets.
+    std::optional<RequestError> keyword(ipp_attribute_t* a, std::optional<std::string>& out) {
+        if (auto e = check_syntax(a, {IPP_TAG_KEYWORD}, true, "keyword")) return e;
+        out = text::sanitize_name(string_of(a));
         return std::nullopt;
     }
 

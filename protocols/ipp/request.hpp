@@ -92,6 +92,9 @@ struct Request {
     std::optional<std::int32_t> first_index;            // >= 1
     std::optional<std::string> job_hold_until;          // keyword, or a name (sanitised)
     std::optional<std::int32_t> copies;                 // range left to the handler
+    std::optional<std::string> sides;                   // keyword as sent (RFC 8011 §5.2.8)
+    std::optional<std::string> print_color_mode;        // keyword as sent (PWG 5100.13 §5.2.3)
+    std::optional<std::string> media;                   // keyword or name (sanitised) as sent
 
     // The decoded request, for everything else. Not owned: a Request must not
     // outlive the Message it was made from.

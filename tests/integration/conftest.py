@@ -208,7 +208,9 @@ class TestPrinter:
     `sink` it simulates printing (about 9 s per page) and keeps its spool files."""
     __test__ = False
 
-    def __init__(self, root, name="printer", sink=True, port=None):
+    DEFAULT_FORMATS = "application/pdf,image/jpeg,image/pwg-raster,application/postscript,text/plain"
+
+    def __init__(self, root, name="printer", sink=True, port=None, formats=DEFAULT_FORMATS):
         self.dir = os.path.join(root, name)
         os.makedirs(self.dir, exist_ok=True)
         self.spool = os.path.join(self.dir, "spool")
@@ -220,6 +222,7 @@ class TestPrinter:
         self.dbus = None
         self.proc = None
         self.log = os.path.join(self.dir, "ippeveprinter.log")
+        self.formats = formats  # ippeveprinter -f: what it accepts
 
     @property
     def uri(self):
@@ -241,7 +244,7 @@ class TestPrinter:
             wait_until(lambda: os.path.exists(self.bus), what="the private D-Bus socket")
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + self.bus, SINK_DIR=self.sink_dir)
         args = ["ippeveprinter", "-n", "localhost", "-p", str(self.port), "-r", "off", "-d", self.spool, "-k",
-                "-f", "application/pdf,image/jpeg,image/pwg-raster,application/postscript,text/plain"]
+                "-f", self.formats]
         if self.sink:
             args += ["-c", os.path.join(RIG, "printer-sink.sh")]
         args.append("PG Test Printer")

@@ -990,3 +990,26 @@ TEST_CASE("release points: listener, terminals, printers' terminals, sessions, h
     CHECK(error("spool: {held_job_ttl: 30s}\n") == "t.yaml:1:23: held_job_ttl must be 0 (never) or at least 1m");
     CHECK(error("release: {idle: 2m}\n") == "t.yaml:1:11: unknown key 'idle' in 'release'");
 }
+
+TEST_CASE("printer conversion", "[conf][printers][convert]") {
+    const Config c = ok("printers:\n  p: {uri: 'socket://h', convert: ghostscript,\n"
+                        "      formats: [image/urf, application/vnd.hp-pclxl]}\n  q: {uri: 'ipp://h/q'}\n");
+    CHECK(c.printers.at("p").profile.convert == Conversion::ghostscript);
+    CHECK(c.printers.at("q").profile.convert == Conversion::none);
+    CHECK(ok("printers:\n  p: {uri: 'ipp://h/p', convert: none}\n").printers.at("p").profile.convert ==
+          Conversion::none);
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/p', convert: ghostscript}\n") ==
+          "t.yaml:2:34: convert: ghostscript needs 'formats' to say what the printer takes (one of "
+          "application/postscript, application/pdf, application/vnd.hp-pcl, application/vnd.hp-pclxl, "
+          "image/pwg-raster)");
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/p', formats: [image/urf], convert: ghostscript}\n") ==
+          "t.yaml:2:56: convert: ghostscript cannot write any of this printer's formats (it writes "
+          "application/postscript, application/pdf, application/vnd.hp-pcl, application/vnd.hp-pclxl, "
+          "image/pwg-raster)");
+    CHECK(error("printers:\n  p: {uri: 'ipp://h/p', formats: [application/pdf], convert: cups}\n") ==
+          "t.yaml:2:62: expected none or ghostscript, got 'cups'");
+    CHECK(ghostscript_reads("Application/PDF"));
+    CHECK(!ghostscript_reads("image/jpeg"));
+    CHECK(ghostscript_writes("image/pwg-raster"));
+    CHECK(!ghostscript_writes("image/urf"));
+}
