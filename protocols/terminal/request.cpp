@@ -238,16 +238,25 @@ std::optional<ParseError> parse_flat(std::string_view body, std::span<const Fiel
         e.offset = n;
         return e;
     }
-    if (ec) {
+    if (!ec) {
+        // write_some stops after the value: only white space may follow it.
+        if (body.substr(n).find_first_not_of(" \t\r\n") != std::string_view::npos)
+            return make(errc::bad_json, {}, "more than one JSON value", n);
+        return std::nullopt;
+    }
+    {
         namespace je = boost::json;
         if (ec == je::error::syntax && n < body.size() && static_cast<unsigned char>(body[n]) >= 0x80)
+            return make(errc::not_utf8, {}, "not valid UTF-8", n);
+        // A high surrogate escape (\uD800 - \uDBFF) not followed by a low one.
+        if (ec == je::error::syntax && n >= 6 && body.substr(n - 6, 2) == "\\u" &&
+            (body[n - 4] == 'd' || body[n - 4] == 'D') && std::string_view("89abAB").find(body[n - 3]) != std::string_view::npos)
             return make(errc::not_utf8, {}, "not valid UTF-8", n);
         if (ec == je::error::illegal_leading_surrogate || ec == je::error::illegal_trailing_surrogate)
             return make(errc::not_utf8, {}, "not valid UTF-8", n);
         if (ec == je::error::too_deep) return make(errc::wrong_type, {}, "nested values are not allowed", n);
         return make(errc::bad_json, {}, "not a JSON document", n);
     }
-    return std::nullopt;
 }
 
 template <std::size_t N>
