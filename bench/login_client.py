@@ -41,8 +41,10 @@ STANDIN = os.path.join(ROOT, "tests", "standin", "myq-standin")
 
 
 def load_fixture_module():
-    loader = importlib.machinery.SourceFileLoader("make_fixture", os.path.join(ROOT, "tests", "standin", "make-fixture"))
+    path = os.path.join(ROOT, "tests", "standin", "make-fixture")
+    loader = importlib.machinery.SourceFileLoader("make_fixture", path)
     mod = types.ModuleType(loader.name)
+    mod.__file__ = path
     loader.exec_module(mod)
     return mod
 
