@@ -45,6 +45,7 @@
 #include "gateway/service/login.hpp"
 #include "gateway/service/release.hpp"
 #include "gateway/service/release_http.hpp"
+#include "gateway/service/terminal_keys.hpp"
 #include "gateway/service/user_sync.hpp"
 #include "gateway/upstream/monitor.hpp"
 #include "gateway/upstream/myq_upstream.hpp"
@@ -175,6 +176,10 @@ bool Gateway::start(std::string& error) {
         authenticator_ = load_users(c, error);
         if (!authenticator_) return false;
     }
+    terminal_keys_ = service::TerminalKeys::load(c, error);
+    if (!terminal_keys_) return false;
+    if (!c.terminals.empty())
+        log_.info({.event = "terminal_keys_loaded"}, "API keys of {} terminal(s) loaded", terminal_keys_->size());
     std::unique_ptr<upstream::Upstream> adapter;
     if (c.upstream.enabled()) {
         auto creds = upstream::load_credentials(c.upstream.credentials_file);
@@ -526,6 +531,14 @@ void Gateway::reload() {
     next.master_key_file = cur.master_key_file;
     next.tls = cur.tls;
     next.listen = cur.listen;
+    std::string why_keys;
+    // Terminal API keys are read again (a key file may have changed), before anything
+    // is replaced: a bad one keeps the running configuration whole.
+    auto keys = service::TerminalKeys::load(next, why_keys);
+    if (!keys) {
+        log_.error({.event = "reload_failed"}, "{}; keeping the running configuration", log::escape(why_keys, 1024));
+        return;
+    }
     if (next.auth.users_file.empty()) {
         authenticator_.reset();
     } else {
@@ -537,6 +550,7 @@ void Gateway::reload() {
             return;
         }
     }
+    terminal_keys_ = std::move(keys);
     log_.set_level(next.log.level);
     if (next.printers != cur.printers || next.queues != cur.queues) reload_routes = true;
     if (next.upstream.url != cur.upstream.url || next.upstream.credentials_file != cur.upstream.credentials_file ||

@@ -33,7 +33,7 @@ namespace pg::service { class IppService; }
 namespace pg::output { class Forwarder; }
 namespace pg::auth { class Authenticator; class CredentialCache; class Lockout; }
 namespace pg::upstream { class Monitor; struct StateChange; }
-namespace pg::service { class Failover; class LoginService; class ReleaseService; class UserSync; }
+namespace pg::service { class Failover; class LoginService; class ReleaseService; class TerminalKeys; class UserSync; }
 
 namespace pg::app {
 
@@ -84,6 +84,9 @@ public:
     // HTTP Basic users (auth.users_file); null when none is configured. Replaced on
     // SIGHUP: hold the shared_ptr across a verification.
     std::shared_ptr<auth::Authenticator> authenticator() const { return authenticator_; }
+    // The terminal API's keys (terminals.NAME.key_file; never null after start()).
+    // Replaced on SIGHUP together with the configuration.
+    std::shared_ptr<const service::TerminalKeys> terminal_keys() const { return terminal_keys_; }
     log::Logger& log() { return log_; }
     const conf::Config& config() const { return *config_; }
     std::shared_ptr<const conf::Config> config_ptr() const { return config_; }
@@ -145,6 +148,7 @@ private:
     std::unique_ptr<service::UserSync> user_sync_;
     std::unique_ptr<service::ReleaseService> release_;
     std::shared_ptr<auth::Authenticator> authenticator_;
+    std::shared_ptr<const service::TerminalKeys> terminal_keys_;
     int lock_fd_ = -1;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
     std::vector<BoundListener> bound_;

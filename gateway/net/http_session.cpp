@@ -189,6 +189,7 @@ asio::awaitable<std::optional<PendingRequest>> serve(app::Gateway& gw, Stream& s
         head.content_type = std::string(req[http::field::content_type]);
         head.authorization = std::string(req[http::field::authorization]);
         head.host = std::string(req[http::field::host]);
+        head.session = std::string(req["X-Session"]);
         head.peer = peer;
         head.tls = tls;
         head.encrypted = encrypted;

@@ -38,6 +38,7 @@ struct HttpRequestHead {
     unsigned version = 11;
     std::string content_type;
     std::string authorization;
+    std::string session;  // X-Session: the terminal API's session token (docs/terminal-api.md)
     std::string host;
     std::string peer;  // "ADDR:PORT"
     bool tls = false;        // came in on an IPPS listener (TLS from the first byte): URIs are ipps://
