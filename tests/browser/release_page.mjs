@@ -26,10 +26,18 @@ assert.ok(BASE && SHOTS && phase, 'PG_RELEASE_URL, PG_SHOTS and a phase are need
 
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
+// Clicks what submits a form or follows a link, and waits for the next page to load.
+async function follow(page, selector) {
+  const navigated = page.waitForEvent('framenavigated', { timeout: 30_000 });
+  await page.click(selector);
+  await navigated;
+  await page.waitForLoadState('load');
+}
+
 async function login(page, pin) {
   await page.goto(`${BASE}/`);
   await page.fill('#pin', pin);
-  await Promise.all([page.waitForLoadState('load'), page.click('#login-pin button[type=submit]')]);
+  await follow(page, '#login-pin button[type=submit]');
 }
 
 // The hidden CSRF value of the first form on the page.
@@ -111,7 +119,7 @@ async function online(browser) {
   // Release one job to the printer and follow it.
   await page.check(`#job-${CASE.release} input`);
   await page.selectOption('#printer', CASE.printer);
-  await Promise.all([page.waitForLoadState('load'), page.click('#release-selected')]);
+  await follow(page, '#release-selected');
   assert.equal(new URL(page.url()).pathname, '/release');
   const outcome = page.locator(`#outcome-${CASE.release}`);
   assert.equal(await outcome.getAttribute('data-status'), 'released');
@@ -124,7 +132,7 @@ async function online(browser) {
     assert.ok(Date.now() < deadline, `job ${CASE.release} still ${state} after 60 s`);
     assert.ok(['pending', 'processing'].includes(state), `job ${CASE.release} is ${state}`);
     await page.waitForTimeout(250);
-    await Promise.all([page.waitForLoadState('load'), page.click('#refresh')]);
+    await follow(page, '#refresh');
     state = await page.getAttribute(`#status-${CASE.release}`, 'data-state');
   }
   assert.match(await page.textContent(`#status-${CASE.release}`), /printed/);
@@ -132,11 +140,11 @@ async function online(browser) {
   seen.released = CASE.release;
 
   // The released job has left the list.
-  await Promise.all([page.waitForLoadState('load'), page.click('#back')]);
+  await follow(page, '#back');
   assert.equal(await page.locator(`#job-${CASE.release}`).count(), 0);
 
   // Log out: the session is gone for good.
-  await Promise.all([page.waitForLoadState('load'), page.click('#logout')]);
+  await follow(page, '#logout');
   assert.equal(new URL(page.url()).pathname, '/');
   assert.match(await page.textContent('#notice'), /logged out/);
   const after = await context.request.get(`${BASE}/jobs`, { maxRedirects: 0 });
@@ -151,22 +159,27 @@ async function expire(browser) {
   await login(page, CASE.pin);
   assert.equal(new URL(page.url()).pathname, '/jobs');
   const token = await csrfOf(page);
+  const session = (await context.cookies()).find((c) => c.name === 'pg_session');
+  assert.ok(session);
   const lastUse = Date.now();
   // Idle past release.session_idle: nothing may touch the session meanwhile (a request
   // would renew it), so this waits for the deadline itself, checking the clock.
   const until = lastUse + (CASE.idle_s + 1) * 1000;
   while (Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(200, until - Date.now())));
-  // A form post with the right CSRF token of the ended session does nothing and goes
-  // to the login page.
-  const post = await context.request.post(`${BASE}/release`,
-    { form: { csrf: token, job: String(CASE.release), printer: CASE.printer, do: 'selected' }, maxRedirects: 0 });
-  assert.equal(post.status(), 303, 'a post on an ended session');
-  assert.equal(post.headers()['location'], '/?ended');
-  // And the job page sends the browser to the login page, which says why.
+  // The job page sends the browser to the login page, which says why (and the ended
+  // session's cookie is cleared).
   await page.goto(`${BASE}/jobs`);
   assert.equal(new URL(page.url()).pathname, '/');
   assert.match(await page.textContent('#notice'), /session ended/);
   assert.equal(await page.locator('#login-pin').count(), 1);
+  assert.equal((await context.cookies()).find((c) => c.name === 'pg_session'), undefined);
+  // A form post with the ended session's cookie and its right CSRF token does nothing
+  // and goes to the login page too.
+  await context.addCookies([session]);
+  const post = await context.request.post(`${BASE}/release`,
+    { form: { csrf: token, job: String(CASE.release), printer: CASE.printer, do: 'selected' }, maxRedirects: 0 });
+  assert.equal(post.status(), 303, 'a post on an ended session');
+  assert.equal(post.headers()['location'], '/?ended');
   await shot(page, 'session-ended');
   await context.close();
   return { expired: true };
@@ -193,7 +206,7 @@ async function offline(browser) {
 
   await page.check(`#job-${CASE.release} input`);
   await page.selectOption('#printer', CASE.printer);
-  await Promise.all([page.waitForLoadState('load'), page.click('#release-selected')]);
+  await follow(page, '#release-selected');
   assert.equal(await page.getAttribute(`#outcome-${CASE.release}`, 'data-status'), 'released');
   await shot(page, 'offline-outcome');
   await context.close();
