@@ -124,7 +124,10 @@ asio::awaitable<bool> write_reply(app::Gateway& gw, Stream& stream, unsigned ver
     http::response<http::vector_body<std::byte>> res{static_cast<http::status>(reply.status), version};
     res.set(http::field::server, "printgate/0.1 IPP/2.0");
     if (!reply.content_type.empty()) res.set(http::field::content_type, reply.content_type);
-    for (auto& [k, v] : reply.headers) res.set(k, v);
+    for (auto& [k, v] : reply.headers) {
+        if (beast::iequals(k, "Set-Cookie")) res.insert(k, v);
+        else res.set(k, v);
+    }
     res.body() = std::move(reply.body);
     close = close || reply.close || gw.stopping();
     res.keep_alive(!close);
@@ -190,6 +193,7 @@ asio::awaitable<std::optional<PendingRequest>> serve(app::Gateway& gw, Stream& s
         head.authorization = std::string(req[http::field::authorization]);
         head.host = std::string(req[http::field::host]);
         head.session = std::string(req["X-Session"]);
+        head.cookie = std::string(req[http::field::cookie]);
         head.peer = peer;
         head.tls = tls;
         head.encrypted = encrypted;

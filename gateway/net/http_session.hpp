@@ -40,6 +40,7 @@ struct HttpRequestHead {
     std::string authorization;
     std::string session;  // X-Session: the terminal API's session token (docs/terminal-api.md)
     std::string host;
+    std::string cookie;  // the Cookie header as sent (release page sessions); "" = none
     std::string peer;  // "ADDR:PORT"
     bool tls = false;        // came in on an IPPS listener (TLS from the first byte): URIs are ipps://
     bool encrypted = false;  // TLS-protected: IPPS, or a plain listener after an RFC 2817 upgrade
@@ -50,6 +51,8 @@ struct HttpReply {
     unsigned status = 200;
     std::string content_type;
     std::vector<std::byte> body;
+    // Extra headers; each replaces a header of that name, except Set-Cookie, which may
+    // appear more than once (RFC 6265 §3: one cookie per header).
     std::vector<std::pair<std::string, std::string>> headers;
     bool close = false;  // close the connection after this reply
 };

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <fmt/format.h>
 
+#include "auth/cache/lookup_tag.hpp"
 #include "auth/cache/owner_match.hpp"
 #include "auth/crypto/crypto.hpp"
 #include "gateway/app/gateway.hpp"
@@ -95,7 +96,16 @@ std::string_view to_string(ReleaseStatus s) {
     return "failed";
 }
 
-ReleaseService::ReleaseService(app::Gateway& gw) : gw_(gw) {}
+ReleaseService::ReleaseService(app::Gateway& gw) : gw_(gw) {
+    if (auto k = crypto::random_key()) form_key_ = std::move(*k);
+}
+
+std::string ReleaseService::login_form_tag(std::string_view nonce) const {
+    if (!form_key_ || nonce.empty()) return {};
+    return auth::lookup_tag(*form_key_, "release-login-form", nonce);
+}
+
+std::string ReleaseService::new_token() { return random_token(); }
 ReleaseService::~ReleaseService() {
     for (auto& [token, s] : sessions_) {
         OPENSSL_cleanse(s.csrf.data(), s.csrf.size());

@@ -31,6 +31,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "auth/cache/types.hpp"
+#include "auth/crypto/crypto.hpp"
 #include "gateway/service/login.hpp"
 #include "gateway/spool/job.hpp"
 
@@ -152,6 +153,16 @@ public:
     std::size_t session_count() const { return sessions_.size(); }
     static constexpr std::size_t kMaxSessions = 1000;
 
+    // Login forms, before any session exists (the release page's signed double-submit
+    // CSRF token): the page sets a fresh nonce (new_token()) in a short-lived cookie and
+    // puts login_form_tag(nonce) in the form; a login is taken only when the form's
+    // value equals the tag of the cookie's nonce (compare in constant time). The key is
+    // random per process and never stored: a restart invalidates open login forms.
+    // Empty when there is no key (no randomness at start): the page then refuses.
+    std::string login_form_tag(std::string_view nonce) const;
+    // 32 bytes from the CSPRNG as base64url (43 characters), or "" when it fails.
+    static std::string new_token();
+
     // Whether `who` may see the job (owner match or admin).
     static bool visible(const ReleaseUser& who, const spool::JobRecord& job);
 
@@ -160,6 +171,7 @@ private:
 
     app::Gateway& gw_;
     std::map<std::string, ReleaseSession, std::less<>> sessions_;
+    std::optional<crypto::Key> form_key_;  // login_form_tag's key
 };
 
 }  // namespace pg::service
