@@ -14,6 +14,7 @@
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
+#include "gateway/output/release_plan.hpp"
 
 namespace pg::service {
 
@@ -166,11 +167,23 @@ bool ReleaseService::takes(const std::string& printer, std::string_view format, 
         if (why) *why = "no such printer";
         return false;
     }
-    const auto& formats = it->second.profile.formats;
-    if (formats.empty() || format.empty() || format == "application/octet-stream") return true;
-    if (std::find(formats.begin(), formats.end(), format) != formats.end()) return true;
-    if (why) *why = fmt::format("printer {} does not take {} documents", printer, format);
-    return false;
+    // The one rule the forwarder applies too (output/release_plan.hpp): as it is,
+    // converted, or refused with a reason.
+    const auto plan = output::release_plan(it->second, format);
+    if (!plan.ok && why) *why = plan.why;
+    return plan.ok;
+}
+
+bool ReleaseService::takes(const std::string& printer, const spool::JobMeta& meta, std::string* why) const {
+    const auto cfg = gw_.config_ptr();
+    auto it = cfg->printers.find(printer);
+    if (it == cfg->printers.end()) {
+        if (why) *why = "no such printer";
+        return false;
+    }
+    const auto plan = output::release_plan(it->second, meta);
+    if (!plan.ok && why) *why = plan.why;
+    return plan.ok;
 }
 
 std::vector<HeldJob> ReleaseService::list(const ReleaseUser& who, const Place& place) const {
@@ -191,8 +204,9 @@ std::vector<HeldJob> ReleaseService::list(const ReleaseUser& who, const Place& p
         out.push_back(std::move(h));
     });
     for (auto& h : out)
-        for (const auto& c : choices)
-            if (takes(c.name, h.format)) h.printers.push_back(c.name);
+        if (auto rec = gw_.spool().find(h.id))
+            for (const auto& c : choices)
+                if (takes(c.name, rec->meta)) h.printers.push_back(c.name);
     return out;
 }
 
@@ -230,7 +244,7 @@ asio::awaitable<std::vector<ReleaseOutcome>> ReleaseService::release(const Relea
             out.push_back(std::move(o));
             continue;
         }
-        if (!takes(printer, rec->meta.document_format, &why)) {
+        if (!takes(printer, rec->meta, &why)) {
             o.status = ReleaseStatus::printer_refused;
             o.message = why;
             out.push_back(std::move(o));

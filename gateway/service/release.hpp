@@ -131,6 +131,8 @@ public:
     // Whether `printer` takes a job of `format` (its formats list, or conversion); with
     // a reason for people when not.
     bool takes(const std::string& printer, std::string_view format, std::string* why = nullptr) const;
+    // The same for a whole job (every document, output/release_plan.hpp).
+    bool takes(const std::string& printer, const spool::JobMeta& meta, std::string* why = nullptr) const;
 
     // Step 3: routes each job to `printer` (held -> pending, durable before any byte is
     // sent) and wakes the printer's worker. Each id gets its own outcome.
