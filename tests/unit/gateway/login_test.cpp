@@ -305,6 +305,33 @@ TEST_CASE("login: online, the server decides and the cache is renewed", "[login]
     w.expect_log({"EVENT=login_ok METHOD=pin SOURCE=terminal:t1 USER=alice", "EVENT=login_refused REASON=invalid_credentials METHOD=pin SOURCE=terminal:t1", "REASON=user_disabled"});
 }
 
+TEST_CASE("login: the online verification gets online_timeout; a timeout counts against the server", "[login][timeout]") {
+    World w;
+    std::vector<std::chrono::milliseconds> timeouts;
+    w.fake->verify = [&timeouts](const up::LoginInfo& l) -> up::Result<up::UserInfo> {
+        timeouts.push_back(l.timeout);
+        if (l.type == up::LoginType::pin && l.pin == kPin && timeouts.size() == 1) return alice();
+        return failure(up::errc::unavailable);
+    };
+    REQUIRE(w.attempt(auth::LoginMethod::pin, kPin).ok());
+    w.login->set_online_timeout(750ms);
+    REQUIRE(w.monitor->reachable());
+    // The server does not answer in time (the adapter's deadline): the cache decides, and
+    // each such failure counts as a failed probe, so the monitor goes offline after
+    // fail_threshold of them (3) without waiting for a probe.
+    for (int i = 0; i < 3; ++i) {
+        const LoginResult r = w.attempt(auth::LoginMethod::pin, kPin, "terminal:t" + std::to_string(i + 2));
+        CHECK(r.ok());
+        CHECK(r.offline);
+    }
+    CHECK(timeouts == std::vector<std::chrono::milliseconds>{3000ms, 750ms, 750ms, 750ms});
+    CHECK_FALSE(w.monitor->reachable());
+    CHECK(w.monitor->snapshot().forward_failures == 0);
+    // Offline now: the server is not asked.
+    CHECK(w.attempt(auth::LoginMethod::pin, kPin, "terminal:t9").ok());
+    CHECK(timeouts.size() == 4);
+}
+
 TEST_CASE("login: a transport failure or an offline monitor falls back to the cache", "[login]") {
     World w;
     w.server_knows_alice();
