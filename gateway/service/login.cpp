@@ -227,6 +227,17 @@ asio::awaitable<std::optional<LoginResult>> LoginService::try_online(const Login
         co_return std::nullopt;
     }
     lockout_.record_failure("", source, clocks_.steady());
+    if (f.code == upstream::errc::user_disabled) {
+        // Disabled centrally: the cache must not let the user in while the server is away.
+        auto forgot = co_await net::run_blocking(pool_, [this, &req] { return cache_.forget_login(req.method, req.secrets); });
+        if (!forgot)
+            log_.error({.event = "login_purge_failed", .method = method, .source = source},
+                       "the cached entry of a user the server says is disabled could not be removed: {}",
+                       forgot.error().message());
+        else if (*forgot > 0)
+            log_.info({.event = "user_purged", .reason = "user_disabled", .method = method, .source = source},
+                      "{} cached user(s) removed: the server says the user is disabled", *forgot);
+    }
     co_return refuse(req, source, online_reason(f.code), false);
 }
 

@@ -18,7 +18,9 @@
 // unauthorized, bad_response or not_configured) does the login fall back to the cache.
 // An online verification gets offline_login.online_timeout (3 s), far less than the
 // adapter's request_timeout: a black-holed server costs a login that long, then the
-// cache decides, and the timeout counts as a failed probe (Monitor::call_failed).
+// cache decides, and the timeout counts as a failed probe (Monitor::call_failed). A
+// user_disabled answer removes what the cache holds for the card, PIN or name used
+// (CredentialCache::forget_login), so the user cannot log in offline afterwards.
 //
 // Refusals: unknown user, wrong secret, expired or too old entry, revoked, disabled,
 // ambiguous and a locked user are all LoginStatus::refused; only the log says which.
