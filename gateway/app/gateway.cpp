@@ -434,6 +434,9 @@ void Gateway::run() {
         watchdog_interval_ = std::chrono::microseconds(usec / 2);
         arm_watchdog();
     }
+    if (std::getenv("PG_TEST_HELD_JOB_TTL_MS") != nullptr)
+        log_.warn({.event = "test_override"}, "PG_TEST_HELD_JOB_TTL_MS is set: held jobs expire after {} (tests only)",
+                  describe_duration(held_job_ttl()));
     log_.info({.event = "ready"}, "printgated ready; {}", status_line());
     std::string ready = "READY=1\nSTATUS=" + status_line();
     notify(ready);
@@ -442,9 +445,6 @@ void Gateway::run() {
     forwarder_->start();
     monitor_->start();
     user_sync_->start();
-    if (std::getenv("PG_TEST_HELD_JOB_TTL_MS") != nullptr)
-        log_.warn({.event = "test_override"}, "PG_TEST_HELD_JOB_TTL_MS is set: held jobs expire after {} (tests only)",
-                  describe_duration(held_job_ttl()));
     arm_history();
     io_.run();
     spool_->stop();

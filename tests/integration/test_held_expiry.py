@@ -31,7 +31,7 @@ def test_held_jobs_expire_and_are_shredded(tmp_root):
     send_raw(d.raw_port(1), b"released job\n")
     jobs = {j["queue"]: j for j in d.jobs()}
     held, out = jobs["held"]["id"], jobs["out"]["id"]
-    assert jobs["held"]["state"] == "held" and jobs["out"]["state"] == "held"
+    assert jobs["held"]["state"] == "pending-held" and jobs["out"]["state"] == "pending-held"
     # Released to a printer that never answers: pending, not held, so it never expires.
     d.ctl("release", str(out))
     wait_until(lambda: held not in {j["id"] for j in d.jobs()}, timeout=30, what="the held job to expire")

@@ -83,7 +83,7 @@ def submit(d, docs, user, password):
     out = ipptool(uri(d, user, password), "print-job.test", doc=os.path.join(docs, "document-a4.pdf"))
     assert "[PASS]" in out, out
     (job,) = [j for j in d.jobs() if j["id"] not in before]
-    assert job["state"] == "held" and job["user"] == user, job
+    assert job["state"] == "pending-held" and job["user"] == user, job
     return job["id"]
 
 
@@ -125,13 +125,13 @@ def test_owner_releases_online_and_others_are_refused(rig, docs):
     # bob is a real user, not the owner: refused, the job stays held.
     out = release(d, job, "bob", "bob-pw")
     assert "[FAIL]" in out and "client-error-not-authorized" in out, out
-    assert job_state(d, job) == "held"
+    assert job_state(d, job) == "pending-held"
     # A wrong password and no credentials: 401 with a Basic challenge.
     r, _ = basic_post(d, job, "alice", "Wr0ng-pass-77")
     assert r.status == 401 and r.getheader("WWW-Authenticate").startswith("Basic realm="), r.status
     r, _ = basic_post(d, job, None, None)
     assert r.status == 401
-    assert job_state(d, job) == "held"
+    assert job_state(d, job) == "pending-held"
     # The owner, verified by the server: the job goes to the queue's printer.
     out = release(d, job, "alice", "alice-pw")
     assert "[PASS]" in out, out
@@ -197,8 +197,8 @@ def test_admins_and_operators_act_on_any_job_others_cannot_cancel(tmp_root, stan
         # alice cannot act on a job of bob's.
         bobs = submit(d, docs, "bob", "bob-pw")
         r, data = basic_post(d, bobs, "alice", "alice-pw", op=0x0008)
-        assert r.status == 200 and data[2:4] == bytes.fromhex("0401"), data[:8]  # client-error-not-authorized
-        assert job_state(d, bobs) == "held"
+        assert r.status == 200 and data[2:4] == bytes.fromhex("0403"), data[:8]  # client-error-not-authorized
+        assert job_state(d, bobs) == "pending-held"
     finally:
         d.stop()
         printer.stop()
@@ -218,7 +218,7 @@ def test_failed_logins_from_one_address_are_throttled(rig, docs):
     assert data[2:4] == bytes.fromhex("0507"), data[:8]
     assert b"too many failed logins from this address; try again in" in data
     assert int(r.getheader("Retry-After")) >= 1
-    assert job_state(d, job) == "held"
+    assert job_state(d, job) == "pending-held"
     log = d.log_text()
     assert "EVENT=login_refused REASON=throttled METHOD=password SOURCE=ipp:127.0.0.1" in log
     assert "Wr0ng-pass-77" not in log
