@@ -947,6 +947,7 @@ public:
         peer_owners(*top, cfg);
         lpd(*top, cfg);
         upstream(*top, cfg);
+        basic_auth_source(cfg);
         offline_login(*top, cfg);
         terminals(*top, cfg);
         release(*top, cfg);
@@ -1835,7 +1836,7 @@ private:
                   "tls.private_key is set but tls.certificate is not; set both or neither");
     }
 
-    // auth.users_file: required once a queue has auth: basic. Nothing is read here.
+    // auth.users_file (basic_auth_source says when it is required). Nothing is read here.
     void auth(const Value& top, Config& cfg) {
         if (const Value* sec = section(top, "auth")) {
             if (const Entry* e = find_entry(*sec, "users_file")) {
@@ -1843,10 +1844,16 @@ private:
                 else return;
             }
         }
-        if (!basic_auth_.empty() && cfg.auth.users_file.empty())
+    }
+
+    // Who checks the credentials of auth: basic queues: the central server (and the
+    // offline-login cache) when there is an upstream, else the users file.
+    void basic_auth_source(const Config& cfg) {
+        if (!basic_auth_.empty() && cfg.auth.users_file.empty() && !cfg.upstream.enabled())
             r_.error(basic_auth_.front(), "auth.users_file",
                      "a queue has auth: basic, so auth.users_file must name the users file "
-                     "(name:argon2id lines, see docs/authentication.md)");
+                     "(name:argon2id lines, see docs/authentication.md), or upstream.url a central "
+                     "server that checks the credentials");
     }
 
     // peer_owners: {NETWORK: user}; NETWORK is an address or ADDRESS/PREFIX.

@@ -37,7 +37,8 @@ void read_offline_login(SectionReader& in, OfflineLoginConfig& out) {
                      std::chrono::milliseconds>
         durations[] = {{"max_offline_age", &out.max_offline_age, 1h, 366 * 24h},
                        {"failure_window", &out.failure_window, 1min, 24h},
-                       {"sync_interval", &out.sync_interval, 0ms, 7 * 24h}};
+                       {"sync_interval", &out.sync_interval, 0ms, 7 * 24h},
+                       {"online_timeout", &out.online_timeout, 500ms, 60s}};
     for (const auto& [key, target, min, max] : durations)
         if (auto d = in.duration(key, min, max)) *target = *d;
     if (out.sync_interval.count() != 0 && out.sync_interval < 1min) {

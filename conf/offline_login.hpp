@@ -42,13 +42,16 @@ struct OfflineLoginConfig {
     unsigned argon2_lanes = 1;
     // argon2id computations at once (memory peak: this x argon2_memory).
     unsigned hash_concurrency = 2;
+    // An online login's wait for the server; then the cache decides (a black-holed
+    // server would otherwise hold each login for upstream.request_timeout).
+    std::chrono::milliseconds online_timeout{std::chrono::seconds(3)};
 
     friend bool operator==(const OfflineLoginConfig&, const OfflineLoginConfig&) = default;
 };
 
-inline constexpr std::array<std::string_view, 10> offline_login_keys{
-    "validity_hours", "max_offline_age", "max_failures",     "failure_window",   "sync_interval",
-    "sync_limit",     "argon2_memory",   "argon2_iterations", "argon2_lanes",     "hash_concurrency"};
+inline constexpr std::array<std::string_view, 11> offline_login_keys{
+    "validity_hours", "max_offline_age", "max_failures",      "failure_window", "sync_interval", "sync_limit",
+    "argon2_memory",  "argon2_iterations", "argon2_lanes",    "hash_concurrency", "online_timeout"};
 
 // Typed reads of one key of a section, for section parsers in their own files. Each
 // read reports its own error at the key's value and returns nullopt then; `key` is

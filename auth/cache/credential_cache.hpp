@@ -208,6 +208,12 @@ public:
     // page keeps the row. Returns how many were removed; not_found when none.
     Result<std::size_t> remove_user(std::string_view name);
 
+    // The server answered user_disabled to a login with `secrets`: removes every user the
+    // card (card methods), PIN (PIN) or name (password) identifies here, cached and synced
+    // entries alike, as remove_user does, without hashing. Returns how many were removed (0
+    // when none). Errors: bad_input (malformed card or PIN, empty name), storage_failed.
+    Result<std::size_t> forget_login(LoginMethod method, const LoginSecrets& secrets);
+
     // Time of the last applied sync, if any.
     std::optional<UnixTime> last_sync() const;
     UnixTime last_seen() const;

@@ -14,6 +14,7 @@
 // ambiguous, and max_candidates bounds it. Comparisons are verify_password's CRYPTO_memcmp.
 
 #include <algorithm>
+#include <limits>
 
 #include "auth/cache/credential_cache.hpp"
 #include "auth/cache/detail.hpp"
@@ -269,6 +270,44 @@ VerifyResult CredentialCache::verify_offline(LoginMethod method, const LoginSecr
     result.source = winner->source;
     result.lockout_key = "u:" + r.user.id;
     return result;
+}
+
+// The server refused a login with user_disabled: whoever the presented card, PIN or
+// name identifies here is removed (cached and synced entries), so the disabled user
+// cannot log in offline. No hash is checked: the server just decided, and a tag or a
+// folded name identifies the user as well as a verified secret would.
+Result<std::size_t> CredentialCache::forget_login(LoginMethod method, const LoginSecrets& secrets) {
+    if (!is_known_method(method)) return cache_errc::bad_input;
+    std::string key;
+    const WipeOnExit wipe_key{key};
+    int kind = kKindSecret;
+    {
+        std::lock_guard lock(mutex_);
+        if (uses_card(method)) {
+            auto c = normalize_card(secrets.card);
+            if (!c || c->empty()) return cache_errc::bad_input;
+            key = lookup_tag(lookup_.key, "card", *c);
+            std::fill(c->begin(), c->end(), '\0');
+        } else if (uses_pin(method)) {
+            if (!is_valid_pin(secrets.pin)) return cache_errc::bad_input;
+            key = lookup_tag(lookup_.key, "pin", secrets.pin);
+        } else {
+            const std::string folded = fold_login_name(secrets.username);
+            if (folded.empty() || folded.size() > 1024) return cache_errc::bad_input;
+            key = name_tag(folded);
+            kind = kKindName;
+        }
+        Transaction tx(*db_);
+        if (!tx.began()) return cache_errc::storage_failed;
+        auto handles = find_locked(kind, key, std::numeric_limits<std::int32_t>::max());
+        if (!handles) return handles.error();
+        for (const auto& h : *handles)
+            if (auto r = delete_locked(h); !r) return r.error();
+        if (!tx.commit()) return cache_errc::storage_failed;
+        // As remove_user: no old page image of the rows stays in the WAL.
+        if (!handles->empty()) (void)db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        return handles->size();
+    }
 }
 
 }  // namespace pg::auth

@@ -80,6 +80,15 @@ spool::Limits spool_limits(const conf::Config& c) {
     return {c.spool.max_job_size, c.spool.max_total_size, c.spool.min_free_space};
 }
 
+// "24h", "90m", "45s", "1500ms": the largest unit that divides the duration.
+std::string describe_duration(std::chrono::milliseconds d) {
+    const auto ms = d.count();
+    if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+    if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
+}
+
 // Raise the soft descriptor limit to the hard one: each connection costs one,
 // and a burst of clients must meet limits.max_connections, not EMFILE.
 void raise_nofile_limit() {
@@ -205,6 +214,7 @@ bool Gateway::start(std::string& error) {
         lockout_ = std::make_unique<auth::Lockout>(lo);
         login_ = std::make_unique<service::LoginService>(pool_, *monitor_, *cache_, *lockout_, log_,
                                                          ol.hash_concurrency);
+        login_->set_online_timeout(ol.online_timeout);
         user_sync_ = std::make_unique<service::UserSync>(io_, pool_, *monitor_, *cache_, log_, ol);
     }
     release_ = std::make_unique<service::ReleaseService>(*this);
@@ -429,6 +439,9 @@ void Gateway::run() {
         watchdog_interval_ = std::chrono::microseconds(usec / 2);
         arm_watchdog();
     }
+    if (std::getenv("PG_TEST_HELD_JOB_TTL_MS") != nullptr)
+        log_.warn({.event = "test_override"}, "PG_TEST_HELD_JOB_TTL_MS is set: held jobs expire after {} (tests only)",
+                  describe_duration(held_job_ttl()));
     log_.info({.event = "ready"}, "printgated ready; {}", status_line());
     std::string ready = "READY=1\nSTATUS=" + status_line();
     notify(ready);
@@ -600,25 +613,42 @@ std::shared_ptr<auth::Authenticator> Gateway::load_users(const conf::Config& c, 
     return std::make_shared<auth::UsersFileAuthenticator>(std::move(*table));
 }
 
-// Finished jobs stay listed for spool.job_history, then are shredded. Checked
-// every minute (or more often with a short history), on the blocking pool.
+// spool.held_job_ttl, unless PG_TEST_HELD_JOB_TTL_MS (tests only, like
+// PG_FAULT_INJECT) gives milliseconds: the configuration refuses less than 1m, which
+// would make the integration test wait minutes.
+std::chrono::milliseconds Gateway::held_job_ttl() const {
+    if (const char* t = std::getenv("PG_TEST_HELD_JOB_TTL_MS"); t != nullptr && *t != '\0') {
+        char* end = nullptr;
+        const long long v = std::strtoll(t, &end, 10);
+        if (end != nullptr && *end == '\0' && v > 0) return std::chrono::milliseconds(v);
+    }
+    return config_->spool.held_job_ttl;
+}
+
+// Finished jobs stay listed for spool.job_history, then are shredded; held jobs
+// nobody released within spool.held_job_ttl expire. Checked every 30 s (more often
+// with a short history or ttl), on the blocking pool.
 void Gateway::arm_history() {
     using namespace std::chrono;
-    auto period = std::clamp<milliseconds>(config_->spool.job_history / 2, milliseconds(500), milliseconds(60000));
+    const auto ttl = held_job_ttl();
+    milliseconds period = config_->spool.job_history / 2;
+    if (ttl.count() > 0) period = std::min<milliseconds>(period, ttl / 2);
+    period = std::clamp<milliseconds>(period, milliseconds(500), milliseconds(30000));
     history_timer_.expires_after(period);
-    history_timer_.async_wait([this](boost::system::error_code ec) {
+    history_timer_.async_wait([this, ttl](boost::system::error_code ec) {
         if (ec || stopping_) return;
         if (history_running_) return arm_history();
         history_running_ = true;
         const auto history = config_->spool.job_history;
-        asio::post(pool_, [this, history] {
+        asio::post(pool_, [this, history, ttl] {
             const auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+            if (ttl.count() > 0) expire_held(now, ttl);
             for (auto id : spool_->finished_before(now - history.count())) {
                 auto rec = spool_->find(id);
                 if (!rec) continue;
                 if (spool_->remove(id))
                     log_.info({.event = "job_expired", .job_id = id, .queue = rec->meta.queue,
-                               .proto = rec->meta.protocol},
+                               .proto = rec->meta.protocol, .reason = "job_history"},
                               "job {} ({}) shredded after the job history time", id, spool::ipp_name(rec->state));
             }
             asio::post(io_, [this] {
@@ -627,6 +657,35 @@ void Gateway::arm_history() {
             });
         });
     });
+}
+
+// Held jobs held since before now - ttl: canceled (durable, so a crash between the
+// two steps leaves a finished job the history expiry shreds later), then shredded.
+// The transition is fenced like a release (from held only): a job released or
+// deleted since held_before listed it is left alone. Blocking: the pool only.
+void Gateway::expire_held(std::int64_t now_ms, std::chrono::milliseconds ttl) {
+    const std::string limit = describe_duration(ttl);
+    for (const std::uint64_t id : spool_->held_before(now_ms - ttl.count())) {
+        spool::Transition t;
+        t.from = {spool::JobState::held};
+        t.to = spool::JobState::canceled;
+        // RFC 8011 §5.3.8: no user canceled it; the operator's policy did (cupsd's
+        // MaxHoldTime cancels stuck held jobs the same way).
+        t.reason = "job-canceled-by-operator";
+        t.message = "expired: held longer than " + limit;
+        auto done = spool_->transition(id, t);
+        if (!done) continue;
+        // TODO(#7): the accounting record of the expiry (outcome "expired",
+        // upstream::AccountingRecord) goes here, before the shred, once the ledger exists.
+        const bool shredded = static_cast<bool>(spool_->remove(id));
+        const log::Fields fields{.event = "job_expired", .job_id = id, .queue = done->meta.queue,
+                                 .proto = done->meta.protocol, .reason = "held_job_ttl"};
+        if (shredded)
+            log_.info(fields, "held job {} expired: held longer than {}; canceled and shredded", id, limit);
+        else
+            log_.error(fields, "held job {} expired: held longer than {}; canceled, but shredding failed "
+                               "(the job history expiry tries again)", id, limit);
+    }
 }
 
 }  // namespace pg::app

@@ -108,7 +108,10 @@ private:
     void reload();
     void arm_watchdog();
     void arm_status();  // refreshes STATUS= every few seconds when it changed
-    void arm_history();  // shreds finished jobs older than spool.job_history
+    void arm_history();  // shreds finished jobs older than spool.job_history, expires held ones
+    // Cancels and shreds jobs held longer than `ttl` (EVENT=job_expired). Pool only.
+    void expire_held(std::int64_t now_ms, std::chrono::milliseconds ttl);
+    std::chrono::milliseconds held_job_ttl() const;
     void notify_status();
     void upstream_changed(const upstream::StateChange& change);
     bool bind_tcp(const std::string& proto, const conf::Endpoint& ep, std::string& error);

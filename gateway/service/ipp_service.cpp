@@ -14,20 +14,16 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <cups/ipp.h>
 #include <fmt/format.h>
 
-#include "auth/passwd/authenticator.hpp"
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
-#include "gateway/output/release_plan.hpp"
 #include "gateway/service/failover.hpp"
 #include "gateway/service/intake.hpp"
+#include "gateway/service/ipp_exchange.hpp"
 #include "gateway/upstream/monitor.hpp"
 #include "gateway/service/ipp_printer.hpp"
 #include "protocols/compress/inflate.hpp"
@@ -51,65 +47,9 @@ std::int64_t unix_now() {
         .count();
 }
 
-net::HttpReply ipp_reply(const ipp::Response& r, bool close = false) {
-    net::HttpReply reply;
-    reply.content_type = "application/ipp";
-    reply.body = r.bytes();
-    reply.close = close;
-    return reply;
-}
-
-net::HttpReply plain(unsigned status, std::string text) {
-    net::HttpReply r;
-    r.status = status;
-    r.content_type = "text/plain; charset=utf-8";
-    for (char c : text) r.body.push_back(static_cast<std::byte>(c));
-    return r;
-}
-
-// The path of a URI ("ipp://host:631/ipp/print/q" -> "/ipp/print/q"), or the
-// string itself when it is already a path.
-std::string uri_path(std::string_view uri) {
-    auto scheme = uri.find("://");
-    if (scheme == std::string_view::npos) return std::string(uri);
-    auto slash = uri.find('/', scheme + 3);
-    if (slash == std::string_view::npos) return "/";
-    auto path = uri.substr(slash);
-    if (auto q = path.find_first_of("?#"); q != std::string_view::npos) path = path.substr(0, q);
-    return std::string(path);
-}
-
 }  // namespace
 
-struct IppService::Exchange {
-    const net::HttpRequestHead& head;
-    net::BodySource& body;
-    ipp::Message message;
-    ipp::Request request;
-    std::vector<std::byte> leftover;  // document bytes that came with the section
-    std::string queue;
-    std::string printer_uri;
-    std::string host;
-    std::string user;
-    ipp::Response response{Status::successful_ok, 1};
-    bool close = false;
-    bool authenticated = false;  // `user` was verified (HTTP Basic on an auth: basic queue)
-
-    Exchange(const net::HttpRequestHead& h, net::BodySource& b) : head(h), body(b) {}
-
-    void fail(Status s, std::string_view msg) {
-        response.set_status(s);
-        response.set_status_message(msg);
-    }
-    // ipp(s)://HOST/ipp/print/QUEUE, or its http(s):// twin for printer-more-info.
-    std::string queue_uri(std::string_view q, bool http = false) const {
-        const char* scheme = http ? (head.tls ? "https" : "http") : (head.tls ? "ipps" : "ipp");
-        return fmt::format("{}://{}/ipp/print/{}", scheme, host, q);
-    }
-    std::string job_uri(std::uint64_t id) const {
-        return fmt::format("{}://{}/jobs/{}", head.tls ? "ipps" : "ipp", host, id);
-    }
-};
+using namespace ipp_detail;
 
 IppService::IppService(app::Gateway& gw) : gw_(gw), up_since_(unix_now()) {}
 IppService::~IppService() = default;
@@ -366,10 +306,10 @@ spool::JobMeta job_meta(const ipp::Request& rq, const std::string& queue, const 
     m.document_name = rq.document_name.value_or("");
     boost::json::object a;
     if (rq.copies) a["copies"] = *rq.copies;
-    if (rq.job_hold_until) a["job-hold-until"] = *rq.job_hold_until;
     if (rq.sides) a["sides"] = *rq.sides;
     if (rq.print_color_mode) a["print-color-mode"] = *rq.print_color_mode;
     if (rq.media) a["media"] = *rq.media;
+    if (rq.job_hold_until) a["job-hold-until"] = *rq.job_hold_until;
     m.attributes = boost::json::serialize(a);
     return m;
 }
@@ -469,24 +409,6 @@ asio::awaitable<void> IppService::create_job(Exchange& ex) {
     co_return;
 }
 
-namespace {
-std::optional<std::uint64_t> target_job(const ipp::Request& rq) {
-    if (rq.job_id) return static_cast<std::uint64_t>(*rq.job_id);
-    if (rq.job_uri) {
-        auto p = uri_path(*rq.job_uri);
-        auto slash = p.rfind('/');
-        if (slash != std::string::npos) {
-            try {
-                std::size_t pos = 0;
-                auto id = std::stoull(p.substr(slash + 1), &pos);
-                if (pos == p.size() - slash - 1 && id > 0) return id;
-            } catch (...) {
-            }
-        }
-    }
-    return std::nullopt;
-}
-}  // namespace
 
 asio::awaitable<void> IppService::send_document(Exchange& ex) {
     auto id = target_job(ex.request);
@@ -544,240 +466,6 @@ asio::awaitable<void> IppService::send_document(Exchange& ex) {
         .add_text("job-state-message", fmt::format("{} document(s) received; waiting for the last", documents));
 }
 
-namespace {
-
-struct BasicCredentials {
-    std::string user;
-    std::string password;
-    ~BasicCredentials() { OPENSSL_cleanse(password.data(), password.size()); }
-};
-
-// "Basic base64(user:password)" (RFC 7617); nullopt when absent or malformed.
-std::optional<BasicCredentials> parse_basic(std::string_view header) {
-    if (header.size() < 6 || !boost::algorithm::iequals(header.substr(0, 6), "basic ")) return std::nullopt;
-    std::string_view b64 = header.substr(6);
-    while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
-    while (!b64.empty() && b64.back() == ' ') b64.remove_suffix(1);
-    if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 8192) return std::nullopt;
-    std::string raw(b64.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                                  reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-    if (n < 0) return std::nullopt;
-    std::size_t len = static_cast<std::size_t>(n);
-    for (std::size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) --len;  // EVP counts padding as bytes
-    raw.resize(len);
-    const auto colon = raw.find(':');
-    if (colon == std::string::npos) {
-        OPENSSL_cleanse(raw.data(), raw.size());
-        return std::nullopt;
-    }
-    BasicCredentials c;
-    c.user = raw.substr(0, colon);
-    c.password = raw.substr(colon + 1);
-    OPENSSL_cleanse(raw.data(), raw.size());
-    return c;
-}
-
-net::HttpReply unauthorized() {
-    auto r = plain(401, "authentication required\n");
-    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"printgate\", charset=\"UTF-8\"");
-    return r;
-}
-
-}  // namespace
-
-// Queues with auth: basic guard the operations that create or change jobs; the
-// others (printer attributes, job listings) answer anyone, with private values
-// hidden. Credentials are taken only over TLS: over cleartext the client is told
-// to upgrade (HTTP 426, RFC 2817), so a password never crosses the wire in clear.
-asio::awaitable<std::optional<net::HttpReply>> IppService::authenticate(Exchange& ex) {
-    using ipp::Operation;
-    static constexpr std::array<Operation, 9> guarded{
-        Operation::print_job, Operation::validate_job, Operation::create_job,    Operation::send_document,
-        Operation::cancel_job, Operation::hold_job,    Operation::release_job,   Operation::pause_printer,
-        Operation::resume_printer};
-    // Other operations answer anyone; credentials sent with them anyway (an operator
-    // listing jobs) are checked too, and count.
-    const bool offered = ex.head.encrypted && !ex.head.authorization.empty();
-    if (!offered &&
-        std::none_of(guarded.begin(), guarded.end(), [&](Operation op) { return ex.request.is(op); }))
-        co_return std::nullopt;
-    const auto cfg = gw_.config_ptr();
-    auto basic_queue = [&](const std::string& queue) {
-        auto q = cfg->queues.find(queue);
-        return q != cfg->queues.end() && q->second.auth == conf::QueueAuth::basic;
-    };
-    bool basic = basic_queue(ex.queue);
-    if (auto id = target_job(ex.request)) {
-        // A job operation is guarded by the job's own queue, whatever URI named it.
-        if (auto it = incoming_.find(*id); it != incoming_.end() && it->second.writer)
-            basic = basic || basic_queue(it->second.writer->meta().queue);
-        else if (auto rec = gw_.spool().find(*id))
-            basic = basic || basic_queue(rec->meta.queue);
-    }
-    if (!basic) co_return std::nullopt;
-    if (!ex.head.encrypted) {
-        gw_.log().warn({.event = "auth_refused", .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"},
-                       "authentication over cleartext refused; the client is asked to upgrade to TLS");
-        auto r = plain(426, "this queue needs TLS: use ipps:// or upgrade the connection\n");
-        r.headers.emplace_back("Upgrade", "TLS/1.2,TLS/1.3,HTTP/1.1");
-        r.headers.emplace_back("Connection", "Upgrade");
-        co_return r;
-    }
-    auto creds = parse_basic(ex.head.authorization);
-    auto authn = gw_.authenticator();
-    if (!creds || !authn) co_return unauthorized();
-    auto verdict = co_await net::run_blocking(gw_.pool(), [&authn, &creds] {
-        return authn->verify(creds->user, creds->password);
-    });
-    if (verdict.status == auth::Verdict::Status::unavailable) {
-        auto r = plain(503, "authentication is unavailable; try again\n");
-        r.headers.emplace_back("Retry-After", "5");
-        co_return r;
-    }
-    if (!verdict.ok()) {
-        gw_.log().warn({.event = "auth_failed", .queue = ex.queue, .peer = ex.head.peer, .proto = "ipp"},
-                       "authentication failed for user {}", log::escape(creds->user, 64));
-        co_return unauthorized();
-    }
-    ex.user = verdict.user;
-    ex.authenticated = true;
-    co_return std::nullopt;
-}
-
-// An operator of `queue`: named in its `operators` and authenticated.
-bool IppService::is_operator(const Exchange& ex, const std::string& queue) const {
-    if (!ex.authenticated) return false;
-    const auto cfg = gw_.config_ptr();
-    auto q = cfg->queues.find(queue);
-    if (q == cfg->queues.end()) return false;
-    const auto& ops = q->second.operators;
-    return std::find(ops.begin(), ops.end(), ex.user) != ops.end();
-}
-
-// Pause-Printer / Resume-Printer (RFC 8011 §4.2.8-9): operators only. A paused
-// queue keeps accepting jobs; it stops sending them to its printer.
-void IppService::pause_printer(Exchange& ex, bool pause) {
-    if (!is_operator(ex, ex.queue)) {
-        ex.fail(Status::client_error_not_authorized,
-                "pausing a queue needs one of its operators, authenticated (auth: basic)");
-        return;
-    }
-    if (pause) gw_.forwarder().pause(ex.queue);
-    else gw_.forwarder().resume(ex.queue);
-    gw_.log().info({.event = pause ? "queue_paused" : "queue_resumed", .queue = ex.queue, .peer = ex.head.peer,
-                    .proto = "ipp"},
-                   "queue {} by {}", pause ? "paused" : "resumed", log::escape(ex.user, 64));
-}
-
-// The job a job operation names, when the requester owns it; nullopt (reply set)
-// otherwise. auth: none queues trust requesting-user-name, as CUPS does without
-// authentication.
-std::optional<spool::JobRecord> IppService::owned_job(Exchange& ex, std::string_view action) {
-    auto id = target_job(ex.request);
-    if (!id) {
-        ex.fail(Status::client_error_bad_request, "job-id or job-uri required");
-        return std::nullopt;
-    }
-    auto rec = gw_.spool().find(*id);
-    if (!rec) {
-        ex.fail(Status::client_error_not_found, "no such job");
-        return std::nullopt;
-    }
-    if (rec->meta.user != ex.user && !is_operator(ex, rec->meta.queue)) {
-        ex.fail(Status::client_error_not_authorized, fmt::format("only the job's owner may {} it", action));
-        return std::nullopt;
-    }
-    return rec;
-}
-
-// Applies `t` on the pool; on failure sets the reply (`not_possible` says why a
-// state refusal happened).
-asio::awaitable<std::optional<spool::JobRecord>> IppService::apply(Exchange& ex, std::uint64_t id,
-                                                                  const spool::Transition& t,
-                                                                  std::string_view not_possible) {
-    auto r = co_await net::run_blocking(gw_.pool(), [this, id, &t] { return gw_.spool().transition(id, t); });
-    if (r) co_return *r;
-    const bool state = r.error() == spool::errc::bad_state;
-    ex.fail(state ? Status::client_error_not_possible : Status::server_error_internal_error,
-            state ? std::string(not_possible) : r.error().message());
-    co_return std::nullopt;
-}
-
-asio::awaitable<void> IppService::cancel_job(Exchange& ex) {
-    if (auto id = target_job(ex.request)) {
-        if (auto it = incoming_.find(*id); it != incoming_.end() && it->second.writer) {
-            const auto& m = it->second.writer->meta();
-            if (m.user != ex.user && !is_operator(ex, m.queue)) {
-                ex.fail(Status::client_error_not_authorized, "only the job's owner may cancel it");
-                co_return;
-            }
-            incoming_.erase(it);
-            co_return;
-        }
-    }
-    auto rec = owned_job(ex, "cancel");
-    if (!rec) co_return;
-    spool::Transition t;
-    t.to = spool::JobState::canceled;
-    t.reason = "job-canceled-by-user";
-    t.message = "canceled by its owner";
-    if (!co_await apply(ex, rec->id, t, "job is already finished")) co_return;
-    gw_.log().info({.event = "job_canceled", .job_id = rec->id, .queue = rec->meta.queue, .peer = ex.head.peer,
-                    .proto = "ipp"},
-                   "job canceled by its owner");
-}
-
-// Hold-Job (RFC 8011 §4.3.5): a job waiting for its printer goes back to held.
-// Only while no byte of it can have reached the printer (pending, not processing).
-asio::awaitable<void> IppService::hold_job(Exchange& ex) {
-    auto rec = owned_job(ex, "hold");
-    if (!rec || rec->state == spool::JobState::held) co_return;
-    spool::Transition t;
-    t.from = {spool::JobState::pending};
-    t.to = spool::JobState::held;
-    t.route = "";
-    t.reason = "job-hold-until-specified";
-    t.message = "held by its owner";
-    t.event = "job_held";
-    co_await apply(ex, rec->id, t, "the job is already being printed or is finished");
-}
-
-// Release-Job (RFC 8011 §4.3.6): a held job goes to its queue's printer.
-asio::awaitable<void> IppService::release_job(Exchange& ex) {
-    auto rec = owned_job(ex, "release");
-    if (!rec) co_return;
-    const auto cfg = gw_.config_ptr();
-    auto q = cfg->queues.find(rec->meta.queue);
-    // A server queue without a local printer releases to the server, while it answers.
-    const bool to_server = q != cfg->queues.end() && q->second.printer.empty() &&
-                           q->second.mode == conf::QueueMode::server && gw_.monitor().reachable();
-    if (q == cfg->queues.end() || (q->second.printer.empty() && !to_server)) {
-        ex.fail(Status::client_error_not_possible,
-                q != cfg->queues.end() && q->second.mode == conf::QueueMode::server
-                    ? "the central server is unreachable and the job's queue has no local printer to release it to"
-                    : "the job's queue has no printer to release it to");
-        co_return;
-    }
-    const std::string route = to_server ? server_route(q->second.name) : q->second.printer;
-    // A printer that cannot take the job (its format, no conversion) is refused
-    // here, and the job stays held (gateway/output/release_plan.hpp).
-    if (auto p = cfg->printers.find(route); !to_server && p != cfg->printers.end()) {
-        const auto plan = output::release_plan(p->second, rec->meta);
-        if (!plan.ok) {
-            ex.fail(Status::client_error_not_possible, plan.why);
-            co_return;
-        }
-    }
-    spool::Transition t;
-    t.from = {spool::JobState::held};
-    t.to = spool::JobState::pending;
-    t.route = route;
-    t.reason = "job-queued";
-    t.message = to_server ? "released to the central server" : "released to " + route;
-    t.event = "job_routed";
-    if (auto r = co_await apply(ex, rec->id, t, "the job is not held")) gw_.forwarder().wake(r->delivery.route);
-}
 
 void IppService::get_printer_attributes(Exchange& ex) {
     const auto cfg = gw_.config_ptr();

@@ -23,6 +23,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "gateway/net/http_session.hpp"
+#include "gateway/service/release.hpp"
 #include "gateway/spool/spool.hpp"
 
 namespace pg::app { class Gateway; }
@@ -51,6 +52,9 @@ private:
     boost::asio::awaitable<net::HttpReply> dispatch(Exchange& ex);
     // nullopt: go on; else the HTTP reply refusing the request (426, 401, 503).
     boost::asio::awaitable<std::optional<net::HttpReply>> authenticate(Exchange& ex);
+    // auth: basic with an upstream: the password login of the release points.
+    boost::asio::awaitable<std::optional<net::HttpReply>> authenticate_upstream(Exchange& ex, const std::string& user,
+                                                                               const std::string& password);
     // Validates the request and starts a spool job; nullptr (reply set) when refused.
     std::unique_ptr<spool::JobWriter> begin_job(Exchange& ex);
     boost::asio::awaitable<void> print_job(Exchange& ex);
@@ -65,6 +69,7 @@ private:
     boost::asio::awaitable<void> release_job(Exchange& ex);
     void validate_job(Exchange& ex);
     bool is_operator(const Exchange& ex, const std::string& queue) const;
+    ReleaseUser acting_user(const Exchange& ex, const std::string& queue) const;
     void pause_printer(Exchange& ex, bool pause);
     const conf::PrinterProfile* queue_profile(const std::string& queue) const;
     void get_printer_attributes(Exchange& ex);

@@ -191,6 +191,7 @@ asio::awaitable<std::optional<LoginResult>> LoginService::try_online(const Login
     info.pin = req.secrets.pin;
     info.username = req.secrets.username;
     info.password = req.secrets.password;
+    info.timeout = online_timeout_;
     upstream::Result<upstream::UserInfo> verified = co_await monitor_.upstream()->verify_user(std::move(info));
     // The adapter wiped its copy; short strings moved out leave their bytes behind.
     for (std::string* s : {&info.card, &info.pin, &info.username, &info.password}) wipe(*s);
@@ -217,12 +218,26 @@ asio::awaitable<std::optional<LoginResult>> LoginService::try_online(const Login
         co_return r;
     }
     const upstream::Failure& f = verified.error();
+    // A server that cannot be reached in time counts as a failed probe, as a failed
+    // forward does: the next login does not wait for the monitor's next probe to know.
+    if (f.code == upstream::errc::unavailable) monitor_.call_failed("login: " + f.message);
     if (server_cannot_decide(f.code)) {
         log_.info({.event = "login_fallback", .reason = f.message, .method = method, .source = source},
                   "the server could not verify a login ({}); trying the offline cache", log::escape(f.message, 512));
         co_return std::nullopt;
     }
     lockout_.record_failure("", source, clocks_.steady());
+    if (f.code == upstream::errc::user_disabled) {
+        // Disabled centrally: the cache must not let the user in while the server is away.
+        auto forgot = co_await net::run_blocking(pool_, [this, &req] { return cache_.forget_login(req.method, req.secrets); });
+        if (!forgot)
+            log_.error({.event = "login_purge_failed", .method = method, .source = source},
+                       "the cached entry of a user the server says is disabled could not be removed: {}",
+                       forgot.error().message());
+        else if (*forgot > 0)
+            log_.info({.event = "user_purged", .reason = "user_disabled", .method = method, .source = source},
+                      "{} cached user(s) removed: the server says the user is disabled", *forgot);
+    }
     co_return refuse(req, source, online_reason(f.code), false);
 }
 

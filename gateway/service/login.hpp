@@ -16,6 +16,11 @@
 // method (record_online_login: argon2id, on the blocking pool). Only when the server
 // cannot answer (the monitor is offline, or this very call failed as unavailable,
 // unauthorized, bad_response or not_configured) does the login fall back to the cache.
+// An online verification gets offline_login.online_timeout (3 s), far less than the
+// adapter's request_timeout: a black-holed server costs a login that long, then the
+// cache decides, and the timeout counts as a failed probe (Monitor::call_failed). A
+// user_disabled answer removes what the cache holds for the card, PIN or name used
+// (CredentialCache::forget_login), so the user cannot log in offline afterwards.
 //
 // Refusals: unknown user, wrong secret, expired or too old entry, revoked, disabled,
 // ambiguous and a locked user are all LoginStatus::refused; only the log says which.
@@ -114,6 +119,10 @@ public:
     boost::asio::awaitable<LoginResult> authenticate(LoginRequest request);
 
     const LoginCounters& counters() const { return counters_; }
+    // How long an online verification may take before the login falls back to the
+    // cache (offline_login.online_timeout; the adapter's own request_timeout caps it).
+    // 0 = the adapter's. I/O thread, before logins start.
+    void set_online_timeout(std::chrono::milliseconds t) { online_timeout_ = t; }
 
 private:
     class GateSlot;
@@ -137,6 +146,7 @@ private:
     std::size_t gate_in_use_ = 0;
     std::deque<boost::asio::steady_timer*> gate_waiters_;
     LoginCounters counters_;
+    std::chrono::milliseconds online_timeout_{3000};
 };
 
 }  // namespace pg::service

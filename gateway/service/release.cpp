@@ -15,6 +15,7 @@
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
 #include "gateway/output/release_plan.hpp"
+#include "gateway/service/failover.hpp"
 
 namespace pg::service {
 
@@ -128,17 +129,29 @@ asio::awaitable<LoginResult> ReleaseService::authenticate(LoginRequest request, 
     }
     request.source = std::move(source);
     LoginResult r = co_await gw_.login().authenticate(std::move(request));
-    if (r.ok() && r.user) {
-        ReleaseUser who;
-        who.user = *r.user;
-        who.offline = r.offline;
-        const auto& admins = gw_.config().release.admins;
-        who.admin = std::any_of(admins.begin(), admins.end(), [&](const std::string& a) {
-            return auth::normalize_owner(a) == auth::normalize_owner(who.user.name);
-        });
-        out = std::move(who);
-    }
+    if (r.ok() && r.user) out = identify(*r.user, r.offline);
     co_return r;
+}
+
+ReleaseUser ReleaseService::identify(auth::CachedUser user, bool offline) const {
+    ReleaseUser who;
+    who.user = std::move(user);
+    who.offline = offline;
+    const auto& admins = gw_.config().release.admins;
+    who.admin = std::any_of(admins.begin(), admins.end(), [&](const std::string& a) {
+        return auth::normalize_owner(a) == auth::normalize_owner(who.user.name);
+    });
+    return who;
+}
+
+// IPP releases a job to what its own queue names: the queue's printer, or the
+// central server for a server queue (the caller checks that the server answers).
+bool ReleaseService::ipp_target(const spool::JobRecord& job, const std::string& printer) const {
+    const auto cfg = gw_.config_ptr();
+    auto q = cfg->queues.find(job.meta.queue);
+    if (q == cfg->queues.end()) return false;
+    if (!q->second.printer.empty() && q->second.printer == printer) return true;
+    return q->second.mode == conf::QueueMode::server && printer == server_route(q->second.name);
 }
 
 bool ReleaseService::visible(const ReleaseUser& who, const spool::JobRecord& job) {
@@ -221,8 +234,8 @@ asio::awaitable<std::vector<ReleaseOutcome>> ReleaseService::release(const Relea
                                                                      const std::string& printer) {
     std::vector<ReleaseOutcome> out;
     const auto choices = printers(place);
-    const bool allowed = place.kind == Place::Kind::ipp ||
-                         std::any_of(choices.begin(), choices.end(), [&](const PrinterChoice& c) { return c.name == printer; });
+    const bool offered = std::any_of(choices.begin(), choices.end(), [&](const PrinterChoice& c) { return c.name == printer; });
+    const bool to_server = is_server_route(printer);
     bool woke = false;
     for (const std::uint64_t id : ids) {
         ReleaseOutcome o{id, ReleaseStatus::not_found, "no such held job"};
@@ -238,13 +251,14 @@ asio::awaitable<std::vector<ReleaseOutcome>> ReleaseService::release(const Relea
             continue;
         }
         std::string why;
-        if (!allowed) {
+        if (place.kind == Place::Kind::ipp ? !ipp_target(*rec, printer) : !offered) {
             o.status = ReleaseStatus::printer_refused;
             o.message = fmt::format("printer {} cannot be used from here", printer);
             out.push_back(std::move(o));
             continue;
         }
-        if (!takes(printer, rec->meta, &why)) {
+        // The server's queue takes what its users print; a printer only its formats.
+        if (!to_server && !takes(printer, rec->meta, &why)) {
             o.status = ReleaseStatus::printer_refused;
             o.message = why;
             out.push_back(std::move(o));
@@ -255,7 +269,8 @@ asio::awaitable<std::vector<ReleaseOutcome>> ReleaseService::release(const Relea
         t.to = spool::JobState::pending;
         t.route = printer;
         t.reason = "job-queued";
-        t.message = "released to " + printer + (who.offline ? " (offline login)" : "");
+        const std::string target = to_server ? std::string("the central server") : printer;
+        t.message = "released to " + target + (who.offline ? " (offline login)" : "");
         t.held_by = "";
         t.event = "job_released";
         auto r = co_await net::run_blocking(gw_.pool(), [this, id, &t] { return gw_.spool().transition(id, t); });
@@ -267,9 +282,9 @@ asio::awaitable<std::vector<ReleaseOutcome>> ReleaseService::release(const Relea
         }
         gw_.log().info({.event = "job_released", .job_id = id, .queue = rec->meta.queue, .peer = place.peer,
                         .source = place.label(), .user = who.user.name},
-                       "job released to {} from {}{}", printer, place.label(), who.offline ? " (offline login)" : "");
+                       "job released to {} from {}{}", target, place.label(), who.offline ? " (offline login)" : "");
         o.status = ReleaseStatus::released;
-        o.message = "released to " + printer;
+        o.message = "released to " + target;
         out.push_back(std::move(o));
         woke = true;
     }

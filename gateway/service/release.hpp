@@ -40,7 +40,8 @@ namespace pg::app { class Gateway; }
 namespace pg::service {
 
 // Where a release happens. The web page is one place; each configured terminal is
-// another; IPP releases to the job's queue printer.
+// another; IPP releases to the job's queue printer (or, for a server queue without a
+// printer, to the central server).
 struct Place {
     enum class Kind { web, terminal, ipp } kind = Kind::web;
     std::string terminal;  // Kind::terminal: the key of Config::terminals
@@ -135,7 +136,10 @@ public:
     bool takes(const std::string& printer, const spool::JobMeta& meta, std::string* why = nullptr) const;
 
     // Step 3: routes each job to `printer` (held -> pending, durable before any byte is
-    // sent) and wakes the printer's worker. Each id gets its own outcome.
+    // sent) and wakes the printer's worker. Each id gets its own outcome. Place::ipp:
+    // `printer` must be what the job's queue names, its printer or, for a server
+    // queue, the server route (failover.hpp's server_route; the format check is the
+    // server's then); other places: one of printers(place).
     boost::asio::awaitable<std::vector<ReleaseOutcome>> release(const ReleaseUser& who, const Place& place,
                                                                 std::span<const std::uint64_t> ids,
                                                                 const std::string& printer);
@@ -167,8 +171,13 @@ public:
 
     // Whether `who` may see the job (owner match or admin).
     static bool visible(const ReleaseUser& who, const spool::JobRecord& job);
+    // A user verified elsewhere (the users file of an auth: basic queue without an
+    // upstream) as a release user: the admin flag from release.admins, as authenticate sets it.
+    ReleaseUser identify(auth::CachedUser user, bool offline) const;
 
 private:
+    // Place::ipp may release a job only to what its queue names (ipp_target).
+    bool ipp_target(const spool::JobRecord& job, const std::string& printer) const;
     void expire_sessions();
 
     app::Gateway& gw_;

@@ -636,6 +636,20 @@ std::vector<std::uint64_t> Spool::finished_before(std::int64_t cutoff_ms) const 
     return out;
 }
 
+std::vector<std::uint64_t> Spool::held_before(std::int64_t cutoff_ms) const {
+    std::vector<std::pair<std::int64_t, std::uint64_t>> found;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, r] : jobs_)
+            if (r.state == JobState::held && r.updated_ms < cutoff_ms) found.emplace_back(r.updated_ms, id);
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::uint64_t> out;
+    out.reserve(found.size());
+    for (const auto& f : found) out.push_back(f.second);
+    return out;
+}
+
 Result<void> Spool::remove(std::uint64_t id) {
     bool file = false;
     {

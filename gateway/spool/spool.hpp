@@ -224,6 +224,11 @@ public:
     // Finished jobs (completed, aborted, canceled) whose done_ms (or updated_ms)
     // is before `cutoff_ms`: candidates for the job-history expiry.
     std::vector<std::uint64_t> finished_before(std::int64_t cutoff_ms) const;
+    // Held jobs (pending-held) held since before `cutoff_ms`: candidates for
+    // spool.held_job_ttl. "Held since" is the job's last state change (updated_ms):
+    // its commit for a job committed held, the Hold-Job or failover that held it
+    // otherwise. Oldest first.
+    std::vector<std::uint64_t> held_before(std::int64_t cutoff_ms) const;
     // Crypto-shreds a job (see the design note). Blocking.
     Result<void> remove(std::uint64_t id);
 

@@ -101,6 +101,11 @@ void Monitor::forward_failed(const std::string& reason) {
     apply(reach_.failure(Clock::now(), "forward: " + reason));
 }
 
+void Monitor::call_failed(const std::string& reason) {
+    if (!upstream_) return;
+    apply(reach_.failure(Clock::now(), reason));
+}
+
 asio::awaitable<Result<ProbeResult>> Monitor::probe_now() {
     if (!upstream_) co_return Failure{errc::not_configured, "no upstream.url in the configuration", {}};
     const auto started = Clock::now();

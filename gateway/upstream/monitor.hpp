@@ -67,6 +67,9 @@ public:
     // A forward to a server queue could not reach the server: counts as a failed
     // probe at once (the first job sees a dead link, not only the next tick).
     void forward_failed(const std::string& reason);
+    // Another call to the server (a login's verification) could not reach it: counts
+    // as a failed probe, like forward_failed, without counting as a forward.
+    void call_failed(const std::string& reason);
     // One probe now, outside the schedule; its outcome counts like any probe.
     boost::asio::awaitable<Result<ProbeResult>> probe_now();
     // Offline for `period` whatever the probes say (printgatectl drill).

@@ -923,7 +923,9 @@ struct MyqUpstream::Impl {
 
     asio::awaitable<Result<UserInfo>> verify_user(LoginInfo& login) {
         if (auto f = unusable()) co_return *f;
-        const TimePoint deadline = Clock::now() + config.request_timeout;
+        const auto budget = login.timeout.count() > 0 ? std::min(login.timeout, config.request_timeout)
+                                                      : config.request_timeout;
+        const TimePoint deadline = Clock::now() + budget;
         const int type = static_cast<int>(login.type);
         if (type < 1 || type > 5) co_return fail(errc::rejected, "unknown login type " + std::to_string(type));
         Call call;

@@ -76,6 +76,9 @@ struct LoginInfo {
     std::string pin;
     std::string username;
     std::string password;
+    // The call's deadline from its start; 0 or more than the adapter's request timeout =
+    // the request timeout. Logins use a short one (offline_login.online_timeout).
+    std::chrono::milliseconds timeout{0};
 };
 
 struct Account {

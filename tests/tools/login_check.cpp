@@ -167,6 +167,7 @@ int main(int argc, char** argv) try {
     rig.lockout = std::make_unique<pg::auth::Lockout>(lo);
     rig.login = std::make_unique<pg::service::LoginService>(rig.pool, *rig.monitor, *rig.cache, *rig.lockout, rig.log,
                                                             ol.hash_concurrency);
+    rig.login->set_online_timeout(ol.online_timeout);
     rig.user_sync = std::make_unique<pg::service::UserSync>(rig.io, rig.pool, *rig.monitor, *rig.cache, rig.log, ol);
     rig.monitor->start();
     auto work = asio::make_work_guard(rig.io);

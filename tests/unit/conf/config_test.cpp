@@ -471,7 +471,11 @@ TEST_CASE("queue auth and the users file", "[conf][queues][auth]") {
     CHECK(c.auth.users_file == "/etc/printgate/users.txt");
     CHECK(error("queues:\n  q: {auth: basic}\n") ==
           "t.yaml:2:13: a queue has auth: basic, so auth.users_file must name the users file "
-          "(name:argon2id lines, see docs/authentication.md)");
+          "(name:argon2id lines, see docs/authentication.md), or upstream.url a central server that checks "
+          "the credentials");
+    // With an upstream the central server (and the offline cache) checks the credentials.
+    CHECK(ok("queues:\n  q: {auth: basic}\nupstream: {url: 'https://m', credentials_file: c, gateway_id: g}\n")
+              .auth.users_file.empty());
     CHECK(error("queues:\n  q: {auth: kerberos}\n") == "t.yaml:2:13: unknown auth 'kerberos' (expected: none, basic)");
     CHECK(ok("queues:\n  q: {auth: basic, operators: [alice, bob]}\nauth: {users_file: u}\n").queues.at("q").operators ==
           std::vector<std::string>{"alice", "bob"});

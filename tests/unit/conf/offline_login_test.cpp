@@ -46,6 +46,8 @@ TEST_CASE("offline_login: bad values are reported at their line and column", "[c
           Lines{"o.yaml:2:18: argon2_memory must be whole KiB from 8KiB to 256MiB (the default is 19MiB)"});
     CHECK(diagnostics("offline_login:\n  argon2_memory: 512MiB\n") ==
           Lines{"o.yaml:2:18: argon2_memory must be whole KiB from 8KiB to 256MiB (the default is 19MiB)"});
+    CHECK(diagnostics("offline_login:\n  online_timeout: 100ms\n") ==
+          Lines{"o.yaml:2:19: online_timeout must be between 500ms and 1m, got '100ms'"});
     CHECK(diagnostics("offline_login:\n  argon2_lanes: 9\n") ==
           Lines{"o.yaml:2:17: argon2_lanes must be a whole number from 1 to 8, got '9'"});
     CHECK(diagnostics("offline_login:\n  sync_limt: 5\n") ==
@@ -86,7 +88,9 @@ TEST_CASE("offline_login: defaults and settings", "[conf][offline_login]") {
     CHECK(d.argon2_iterations == 2);
     CHECK(d.argon2_lanes == 1);
     CHECK(d.hash_concurrency == 2);
+    CHECK(d.online_timeout == 3s);
     CHECK(section_of("offline_login:\n") == OfflineLoginConfig{});
+    CHECK(section_of("offline_login: {online_timeout: 1500ms}\n").online_timeout == 1500ms);
 
     const OfflineLoginConfig c = section_of(
         "offline_login:\n"

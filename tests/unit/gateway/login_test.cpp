@@ -305,6 +305,79 @@ TEST_CASE("login: online, the server decides and the cache is renewed", "[login]
     w.expect_log({"EVENT=login_ok METHOD=pin SOURCE=terminal:t1 USER=alice", "EVENT=login_refused REASON=invalid_credentials METHOD=pin SOURCE=terminal:t1", "REASON=user_disabled"});
 }
 
+TEST_CASE("login: a user the server says is disabled is purged from the cache", "[login][disabled]") {
+    World w;
+    w.server_knows_alice();
+    REQUIRE(w.attempt(auth::LoginMethod::pin, kPin).ok());
+    REQUIRE(w.attempt(auth::LoginMethod::password, kPassword, "terminal:t1", "alice").ok());
+    REQUIRE(w.users().size() == 1);
+    // Disabled centrally: the next online login (by name) is refused and the whole
+    // entry goes, the PIN method cached at the other login too.
+    w.fake->verify = [](const up::LoginInfo&) -> up::Result<up::UserInfo> {
+        return failure(up::errc::user_disabled, 403, "user_disabled");
+    };
+    CHECK(w.attempt(auth::LoginMethod::password, kPassword, "terminal:t2", "ALICE").status == LoginStatus::refused);
+    CHECK(w.users().empty());
+    // So the server going away does not let alice back in.
+    w.go_offline();
+    CHECK(w.attempt(auth::LoginMethod::pin, kPin, "terminal:t3").status == LoginStatus::refused);
+    CHECK(w.attempt(auth::LoginMethod::password, kPassword, "terminal:t4", "alice").status == LoginStatus::refused);
+    w.expect_log({"EVENT=user_purged REASON=user_disabled METHOD=password SOURCE=terminal:t2",
+                  "1 cached user(s) removed"});
+}
+
+TEST_CASE("login: a disabled PIN or card purges the user it identifies, nobody else", "[login][disabled]") {
+    World w;
+    w.server_knows_alice();
+    REQUIRE(w.attempt(auth::LoginMethod::card, kCard).ok());
+    // bob logs in with his PIN and stays cached.
+    w.fake->verify = [](const up::LoginInfo& l) -> up::Result<up::UserInfo> {
+        if (l.type == up::LoginType::pin && l.pin == "2468") {
+            up::UserInfo bob;
+            bob.id = "u-1002";
+            bob.name = "bob";
+            return bob;
+        }
+        return failure(up::errc::user_disabled, 403, "user_disabled");
+    };
+    REQUIRE(w.attempt(auth::LoginMethod::pin, "2468").ok());
+    REQUIRE(w.users().size() == 2);
+    CHECK(w.attempt(auth::LoginMethod::card, "04 A1 B2 C3 D4", "terminal:t2").status == LoginStatus::refused);
+    const auto left = w.users();
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].name == "bob");
+    // A disabled answer for a PIN nobody here has removes nothing.
+    CHECK(w.attempt(auth::LoginMethod::pin, kWrong, "terminal:t3").status == LoginStatus::refused);
+    CHECK(w.users().size() == 1);
+}
+
+TEST_CASE("login: the online verification gets online_timeout; a timeout counts against the server", "[login][timeout]") {
+    World w;
+    std::vector<std::chrono::milliseconds> timeouts;
+    w.fake->verify = [&timeouts](const up::LoginInfo& l) -> up::Result<up::UserInfo> {
+        timeouts.push_back(l.timeout);
+        if (l.type == up::LoginType::pin && l.pin == kPin && timeouts.size() == 1) return alice();
+        return failure(up::errc::unavailable);
+    };
+    REQUIRE(w.attempt(auth::LoginMethod::pin, kPin).ok());
+    w.login->set_online_timeout(750ms);
+    REQUIRE(w.monitor->reachable());
+    // The server does not answer in time (the adapter's deadline): the cache decides, and
+    // each such failure counts as a failed probe, so the monitor goes offline after
+    // fail_threshold of them (3) without waiting for a probe.
+    for (int i = 0; i < 3; ++i) {
+        const LoginResult r = w.attempt(auth::LoginMethod::pin, kPin, "terminal:t" + std::to_string(i + 2));
+        CHECK(r.ok());
+        CHECK(r.offline);
+    }
+    CHECK(timeouts == std::vector<std::chrono::milliseconds>{3000ms, 750ms, 750ms, 750ms});
+    CHECK_FALSE(w.monitor->reachable());
+    CHECK(w.monitor->snapshot().forward_failures == 0);
+    // Offline now: the server is not asked.
+    CHECK(w.attempt(auth::LoginMethod::pin, kPin, "terminal:t9").ok());
+    CHECK(timeouts.size() == 4);
+}
+
 TEST_CASE("login: a transport failure or an offline monitor falls back to the cache", "[login]") {
     World w;
     w.server_knows_alice();

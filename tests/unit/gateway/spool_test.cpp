@@ -1262,6 +1262,49 @@ TEST_CASE("spool: remove crypto-shreds the job", "[spool][remove]") {
     CHECK(errc_of(s->remove(987654)) == errc::not_found);
 }
 
+TEST_CASE("spool: held_before picks held jobs by the time they were held, oldest first", "[spool][expiry]") {
+    Env env;
+    auto s = env.open();
+    auto first = write_job(*s, meta_for("first"), pattern(100, 1));
+    auto second = write_job(*s, meta_for("second"), pattern(100, 2));
+    auto routed = write_job(*s, meta_for("routed"), pattern(100, 3));
+    auto done = write_job(*s, meta_for("done"), pattern(100, 4));
+    REQUIRE(first);
+    REQUIRE(second);
+    REQUIRE(routed);
+    REQUIRE(done);
+    REQUIRE(first->state == spool::JobState::held);
+    spool::Transition release;
+    release.from = {spool::JobState::held};
+    release.to = spool::JobState::pending;
+    release.route = "office";
+    REQUIRE(s->transition(routed->id, release));
+    spool::Transition cancel;
+    cancel.to = spool::JobState::canceled;
+    REQUIRE(s->transition(done->id, cancel));
+
+    // Before every job was held, none; the cutoff is exclusive.
+    CHECK(s->held_before(first->updated_ms).empty());
+    const std::int64_t later = std::max(first->updated_ms, second->updated_ms) + 1;
+    CHECK(s->held_before(later) == std::vector<std::uint64_t>{first->id, second->id});
+    // Jobs not held (routed, finished) never expire as held jobs, however old.
+    const std::int64_t far = later + 365LL * 24 * 3600 * 1000;
+    CHECK(s->held_before(far) == std::vector<std::uint64_t>{first->id, second->id});
+
+    // Held again by Hold-Job: held since then, not since its commit.
+    spool::Transition hold;
+    hold.from = {spool::JobState::pending};
+    hold.to = spool::JobState::held;
+    hold.route = "";
+    auto held_again = s->transition(routed->id, hold);
+    REQUIRE(held_again);
+    CHECK(held_again->updated_ms >= routed->updated_ms);
+    CHECK(s->held_before(held_again->updated_ms + 1).back() == routed->id);
+    // A shredded job is gone from the selection.
+    REQUIRE(s->remove(first->id));
+    CHECK(s->held_before(far) == std::vector<std::uint64_t>{second->id, routed->id});
+}
+
 TEST_CASE("spool: master key file", "[spool][key]") {
     TempDir tmp;
     EnvGuard guard("CREDENTIALS_DIRECTORY");
