@@ -395,3 +395,44 @@ def test_key_files_refused_at_start_and_reloaded_on_sighup(tmp_root, standin):
     assert t1.call("GET", "/api/v1/printers", key=new)[2]["error"] == "no_session"
     assert new not in d.log_text()
     assert d.stop() == 0
+
+
+def test_eleven_wrong_passwords_lock_the_user_out_offline(tmp_root, standin):
+    """Offline, 11 wrong passwords for one user name (spread over the terminals, each
+    terminal's throttling honoured through Retry-After) lock frank out: the 12th
+    attempt, with his right password, is refused too; another user still logs in."""
+    d, keys = start(tmp_root, standin)
+    t1 = Api(d, keys["t1"])
+    assert t1.login(method="password", username="frank", password="frank-pw-9")[0] == 201
+    assert t1.login(method="pin", pin="6060")[0] == 201
+    standin.fault(mode="down", seconds=300)
+    wait_until(lambda: upstream_state(d) == "offline", timeout=30, what="the monitor offline")
+    terminals = [Api(d, keys[t]) for t in ("t1", "t2", "t3")]
+    failures = 0
+    deadline = time.monotonic() + 120
+    i = 0
+    while failures < 11:
+        assert time.monotonic() < deadline, f"only {failures} failures counted in 120 s"
+        t = terminals[i % 3]
+        i += 1
+        status, headers, got = t.login(method="password", username="frank", password=f"Wrong-{i}")
+        if status == 429:
+            # That terminal waits; the others go on. Honour its Retry-After.
+            retry = time.monotonic() + int(headers["Retry-After"])
+            wait_until(lambda: time.monotonic() >= retry, timeout=70, what="Retry-After")
+            continue
+        assert status == 401 and got["error"] == "login_refused", got
+        failures += 1
+    # The 12th, right password: refused like any wrong one (same reply), logged as locked.
+    for t in terminals:
+        status, headers, got = t.login(method="password", username="frank", password="frank-pw-9")
+        if status == 429:
+            continue
+        assert status == 401 and got["error"] == "login_refused", got
+        break
+    else:
+        raise AssertionError("every terminal throttled")
+    assert "EVENT=login_lockout" in d.log_text()
+    listed = {u["name"]: u for u in json.loads(d.ctl("users", "--json").stdout)}
+    assert listed["frank"]["locked_out"] is True, listed["frank"]
+    assert_no_secret(d.log_text())
