@@ -173,7 +173,7 @@ std::vector<PrinterChoice> ReleaseService::printers(const Place& place) const {
     return out;
 }
 
-bool ReleaseService::takes(const std::string& printer, std::string_view format, std::string* why) const {
+bool ReleaseService::takes(const std::string& printer, const spool::JobMeta& meta, std::string* why) const {
     const auto cfg = gw_.config_ptr();
     auto it = cfg->printers.find(printer);
     if (it == cfg->printers.end()) {
@@ -182,18 +182,6 @@ bool ReleaseService::takes(const std::string& printer, std::string_view format, 
     }
     // The one rule the forwarder applies too (output/release_plan.hpp): as it is,
     // converted, or refused with a reason.
-    const auto plan = output::release_plan(it->second, format);
-    if (!plan.ok && why) *why = plan.why;
-    return plan.ok;
-}
-
-bool ReleaseService::takes(const std::string& printer, const spool::JobMeta& meta, std::string* why) const {
-    const auto cfg = gw_.config_ptr();
-    auto it = cfg->printers.find(printer);
-    if (it == cfg->printers.end()) {
-        if (why) *why = "no such printer";
-        return false;
-    }
     const auto plan = output::release_plan(it->second, meta);
     if (!plan.ok && why) *why = plan.why;
     return plan.ok;
@@ -214,12 +202,11 @@ std::vector<HeldJob> ReleaseService::list(const ReleaseUser& who, const Place& p
         h.submitted_ms = j.created_ms;
         h.held_reason = j.delivery.message;
         read_ticket(j, h);
+        // takes() reads only the configuration, so it may run under the spool's lock.
+        for (const auto& c : choices)
+            if (takes(c.name, j.meta)) h.printers.push_back(c.name);
         out.push_back(std::move(h));
     });
-    for (auto& h : out)
-        if (auto rec = gw_.spool().find(h.id))
-            for (const auto& c : choices)
-                if (takes(c.name, rec->meta)) h.printers.push_back(c.name);
     return out;
 }
 

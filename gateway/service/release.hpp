@@ -129,10 +129,8 @@ public:
     // The printers `place` may release to (web: release_page: true; terminal: those that
     // name it; ipp: none, IPP releases to the queue's printer).
     std::vector<PrinterChoice> printers(const Place& place) const;
-    // Whether `printer` takes a job of `format` (its formats list, or conversion); with
-    // a reason for people when not.
-    bool takes(const std::string& printer, std::string_view format, std::string* why = nullptr) const;
-    // The same for a whole job (every document, output/release_plan.hpp).
+    // Whether `printer` takes the job (every document: its formats list, or conversion,
+    // output/release_plan.hpp); with a reason for people when not.
     bool takes(const std::string& printer, const spool::JobMeta& meta, std::string* why = nullptr) const;
 
     // Step 3: routes each job to `printer` (held -> pending, durable before any byte is
