@@ -6,6 +6,7 @@ import errno
 import glob
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -181,6 +182,25 @@ def wait_until(predicate, timeout=30.0, what="condition"):
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def assert_no_secret(text, secrets):
+    """Fails if any secret shows up in `text` as a token of its own.
+
+    A PIN such as 6060 may legitimately be part of a port number (127.0.0.1:60606), so a
+    secret that starts (ends) with a letter or digit counts only when no letter or digit
+    touches it on that side: `PIN=6060`, `"6060"` or `6060 ` all count. A marker such as
+    `$argon2id$` or `pg_session=` has no such edge and is matched as it stands. Hex card
+    numbers are matched in either case.
+    """
+    for secret in secrets:
+        pattern = re.escape(secret)
+        if secret[:1].isalnum():
+            pattern = r"(?<![0-9A-Za-z])" + pattern
+        if secret[-1:].isalnum():
+            pattern += r"(?![0-9A-Za-z])"
+        hit = re.search(pattern, text, re.IGNORECASE)
+        assert hit is None, f"secret {secret!r} in: {text[max(0, hit.start() - 80):hit.end() + 80]!r}"
 
 
 RIG = os.path.join(os.path.dirname(__file__), "rig")

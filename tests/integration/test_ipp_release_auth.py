@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+import conftest
 from conftest import Daemon, TestPrinter, wait_until
 from test_login import standin  # noqa: F401  (the stand-in fixture, module scope)
 
@@ -143,8 +144,7 @@ def test_owner_releases_online_and_others_are_refused(rig, docs):
     log = d.log_text()
     assert "EVENT=job_released" in log and "SOURCE=ipp" in log
     assert "EVENT=login_ok METHOD=password SOURCE=ipp:127.0.0.1 USER=alice" in log
-    for secret in ["alice-pw", "bob-pw", "Wr0ng-pass-77"]:
-        assert secret not in log, secret
+    conftest.assert_no_secret(log, ["alice-pw", "bob-pw", "Wr0ng-pass-77"])
     # The online login was cached: users --json has its time (item 3c of the brief).
     alice = {u["name"]: u for u in json.loads(d.ctl("users", "--json").stdout)}["alice"]
     assert alice["last_login"] and alice["last_login_offline"] is False
