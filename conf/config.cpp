@@ -792,7 +792,7 @@ constexpr std::array<std::string_view, 18> top_keys{
     "peer_owners", "lpd",          "upstream",        "offline_login", "terminals", "release"};
 constexpr std::array<std::string_view, 6> listen_keys{"ipp", "ipps", "lpd", "raw", "admin", "release"};
 constexpr std::array<std::string_view, 2> terminal_keys{"key_file", "description"};
-constexpr std::array<std::string_view, 2> release_keys{"session_idle", "admins"};
+constexpr std::array<std::string_view, 3> release_keys{"session_idle", "printer_wait", "admins"};
 constexpr std::array<std::string_view, 7> queue_keys{"description", "mode",         "printer",    "auth",
                                                      "operators",   "server_queue", "on_recovery"};
 constexpr std::array<std::string_view, 13> upstream_keys{
@@ -1993,13 +1993,17 @@ private:
         }
     }
 
-    // release: {session_idle: 2m, admins: [NAME...]}
+    // release: {session_idle: 2m, printer_wait: 3m, admins: [NAME...]}
     void release(const Value& top, Config& cfg) {
         const Value* sec = section(top, "release");
         if (sec == nullptr) return;
         if (const Entry* e = find_entry(*sec, "session_idle")) {
             using namespace std::chrono_literals;
             if (auto d = duration(e->value, "release.session_idle", 10s, 1h)) cfg.release.session_idle = *d;
+        }
+        if (const Entry* e = find_entry(*sec, "printer_wait")) {
+            using namespace std::chrono_literals;
+            if (auto d = duration(e->value, "release.printer_wait", 1s, 24h)) cfg.release.printer_wait = *d;
         }
         if (const Entry* e = find_entry(*sec, "admins")) {
             for (const Value* item : list_items(e->value, "release.admins", "a user name")) {

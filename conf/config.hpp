@@ -232,6 +232,9 @@ struct TerminalConfig {
 struct ReleaseConfig {
     // A release page or terminal session unused this long ends.
     std::chrono::milliseconds session_idle{std::chrono::minutes(2)};
+    // A job released to a printer that fails every send this long (and never took a
+    // byte of it) goes back to held, so its owner can release it elsewhere.
+    std::chrono::milliseconds printer_wait{std::chrono::minutes(3)};
     // Users who see and may release or delete anyone's held jobs (names as the server
     // or the cache knows them), on every release point.
     std::vector<std::string> admins;

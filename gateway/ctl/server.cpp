@@ -228,6 +228,7 @@ asio::awaitable<void> cmd_send(app::Gateway& gw, Conn& c, std::uint64_t id, cons
     t.route = target;
     t.reason = "job-queued";
     t.message = "released to " + target + " by an administrator";
+    t.held_by = "";
     t.event = "job_routed";
     auto routed = co_await net::run_blocking(gw.pool(), [&gw, id, &t] { return gw.spool().transition(id, t); });
     if (!routed) {

@@ -348,6 +348,7 @@ asio::awaitable<void> Forwarder::run(std::shared_ptr<Worker> wp) {
         auto job = next_job(w.route);
         if (!job) {
             w.status.current_job = 0;
+            w.failing_since.reset();  // nothing to send: how long it failed no longer says anything
             if (w.poked) continue;
             // Idle: sleep until wake() (or stop()).
             w.wake.expires_at(asio::steady_timer::time_point::max());
@@ -356,8 +357,10 @@ asio::awaitable<void> Forwarder::run(std::shared_ptr<Worker> wp) {
             continue;
         }
         w.status.current_job = job->id;
+        w.failed = false;
         Outcome o = co_await deliver(w, std::move(*job));
         w.status.current_job = 0;
+        if (!w.failed) w.failing_since.reset();  // the destination answered
         if (o == Outcome::stopped || stopping_) break;
         if (o == Outcome::next) {
             w.backoff = 0ms;
@@ -386,19 +389,9 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
     // have put bytes at the destination (connected, request under way).
     auto back_to_pending = [&](const std::string& printer_reason, const std::string& why,
                                bool maybe_sent) -> asio::awaitable<Outcome> {
-        w.status.reasons = {printer_reason};
-        w.status.message = why;
-        gw_.log().warn({.event = "destination_unavailable", .job_id = id, .queue = queue, .proto = "ipp"},
-                       "{}: {}; job {} waits", log::escape(w.route), log::escape(why), id);
-        if (dest.server && printer_reason == "offline-report") gw_.monitor().forward_failed(why);
-        spool::Transition t;
-        t.from = {JobState::pending, JobState::processing};
-        t.to = JobState::pending;
-        t.reason = "resources-are-not-ready";
-        t.message = why;
-        t.in_doubt = doubt_before || maybe_sent;
-        co_await change(id, std::move(t));
-        co_return Outcome::retry;
+        const bool in_doubt = doubt_before || maybe_sent;
+        auto o = co_await waits(w, job, printer_reason, why, in_doubt, "ipp");
+        co_return o;
     };
     if (!dest.problem.empty()) co_return co_await back_to_pending("other", dest.problem, false);
     // What the printer takes, and what must be converted (release_plan.hpp). The
@@ -792,13 +785,59 @@ asio::awaitable<Forwarder::Outcome> Forwarder::conversion_failed(Worker& w, cons
     co_return Outcome::next;
 }
 
-asio::awaitable<Forwarder::Outcome> Forwarder::stream_waits(Worker& w, const spool::JobRecord& job,
-                                                            const std::string& why, bool in_doubt) {
-    w.status.reasons = {"offline-report"};
+asio::awaitable<Forwarder::Outcome> Forwarder::waits(Worker& w, const spool::JobRecord& job,
+                                                     const std::string& printer_reason, const std::string& why,
+                                                     bool in_doubt, const char* proto) {
+    w.status.reasons = {printer_reason};
     w.status.message = why;
-    gw_.log().warn({.event = "destination_unavailable", .job_id = job.id, .queue = job.meta.queue, .proto = "lpd"},
+    w.failed = true;
+    const auto now = std::chrono::steady_clock::now();
+    if (!w.failing_since) w.failing_since = now;
+    const bool server = service::is_server_route(w.route);
+    if (server && printer_reason == "offline-report") gw_.monitor().forward_failed(why);
+    const auto cfg = gw_.config_ptr();
+    const auto failing_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - *w.failing_since);
+    if (!server && failing_for >= cfg->release.printer_wait) {
+        // The printer stays unreachable: every released job waiting for it goes back to
+        // held, so its owner can choose again (the one in hand and those queued behind
+        // it, which would wait just as long). Not a direct queue's job (nobody stands
+        // at a release point for it: it waits for its printer), never one in doubt
+        // (fencing: bytes of it may be at the printer).
+        const std::string message = "printer " + w.route + " unreachable for " +
+                                    std::to_string(failing_for.count() / 1000) + " s (" + why +
+                                    "); the job is held again: release it to this or another printer";
+        auto released = [&](const spool::JobRecord& j) {
+            const auto q = cfg->queues.find(j.meta.queue);
+            return q == cfg->queues.end() || q->second.mode != conf::QueueMode::direct;
+        };
+        std::vector<std::uint64_t> back;
+        if (released(job) && !in_doubt) back.push_back(job.id);
+        gw_.spool().for_each([&](const spool::JobRecord& j) {
+            if (j.id != job.id && j.delivery.route == w.route && j.state == JobState::pending &&
+                !j.delivery.in_doubt && released(j))
+                back.push_back(j.id);
+        });
+        bool this_one = false;
+        for (const std::uint64_t id : back) {
+            spool::Transition t;
+            t.from = {JobState::pending, JobState::processing};
+            t.to = JobState::held;
+            t.route = "";
+            t.in_doubt = false;
+            t.reason = "job-hold-until-specified";
+            t.message = message;
+            t.held_by = "printer_unreachable";
+            t.event = "job_held";
+            auto held = co_await change(id, std::move(t));
+            if (!held) continue;
+            gw_.log().warn({.event = "destination_unavailable", .job_id = id, .queue = held->meta.queue, .proto = proto},
+                           "{}: {}; job {} goes back to held", log::escape(w.route), log::escape(why), id);
+            if (id == job.id) this_one = true;
+        }
+        if (this_one) co_return Outcome::next;
+    }
+    gw_.log().warn({.event = "destination_unavailable", .job_id = job.id, .queue = job.meta.queue, .proto = proto},
                    "{}: {}; job {} waits", log::escape(w.route), log::escape(why), job.id);
-    if (service::is_server_route(w.route)) gw_.monitor().forward_failed(why);
     spool::Transition t;
     t.from = {JobState::pending, JobState::processing};
     t.to = JobState::pending;

@@ -117,10 +117,18 @@ private:
         std::string why;  // when there is no usable listing: no user data
     };
     boost::asio::awaitable<QueueAnswer> ask_lpd_queue(const PrinterUri& target, const std::string& user);
-    // An LPD or 9100 destination cannot take the job now: logs it, counts a failed
-    // forward on server routes, and puts the job back to pending, in doubt as given.
+    // The destination cannot take the job now: logs it, counts a failed forward on
+    // server routes, and puts the job back to pending, in doubt as given (retry).
+    // A job released to a printer (its queue is not direct) that is not in doubt goes
+    // back to held instead once the printer has failed for release.printer_wait, so
+    // its owner can release it to another printer (next). `printer_reason` is the
+    // printer-state-reasons keyword shown meanwhile.
+    boost::asio::awaitable<Outcome> waits(Worker& w, const spool::JobRecord& job, const std::string& printer_reason,
+                                          const std::string& why, bool in_doubt, const char* proto);
     boost::asio::awaitable<Outcome> stream_waits(Worker& w, const spool::JobRecord& job, const std::string& why,
-                                                 bool in_doubt);
+                                                 bool in_doubt) {
+        return waits(w, job, "offline-report", why, in_doubt, "lpd");
+    }
     // A job in doubt: nullopt = the server does not have it, or cannot tell: send it
     // again; next = found there (completed here); retry = the server cannot be
     // reached (the job waits); stopped.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,11 @@ struct Forwarder::Worker {
     bool running = false;
     bool poked = false;           // wake() arrived while a job was in hand
     std::chrono::milliseconds backoff{0};
+    // Since when the destination has failed every send (steady clock); unset while it
+    // works or the worker idles. A released job's route is taken back to held once
+    // this is older than release.printer_wait (Forwarder::waits).
+    std::optional<std::chrono::steady_clock::time_point> failing_since;
+    bool failed = false;  // the delivery in hand went through waits()
 
     Worker(boost::asio::io_context& io, std::string r) : route(std::move(r)), wake(io) {
         status.route = route;

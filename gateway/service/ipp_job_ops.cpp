@@ -343,6 +343,7 @@ asio::awaitable<void> IppService::release_job(Exchange& ex) {
     t.route = route;
     t.reason = "job-queued";
     t.message = to_server ? "released to the central server" : "released to " + route;
+    t.held_by = "";
     t.event = "job_routed";
     if (auto r = co_await apply(ex, rec->id, t, "the job is not held")) gw_.forwarder().wake(r->delivery.route);
 }

@@ -4,15 +4,18 @@
 // tests/integration/test_release_page.py, which owns the daemon, the stand-in and the
 // printer, and runs one phase at a time:
 //
-//   node release_page.mjs online   log in (stand-in up), see the held jobs, CSRF refusals,
-//                                  release one job, follow its status, log out
+//   node release_page.mjs online   log in with a PIN (stand-in up), see the held jobs, CSRF
+//                                  refusals, release one job, follow its status, log out;
+//                                  then log in with the card, and with name+password
 //   node release_page.mjs expire   a session left idle past release.session_idle is refused
 //                                  and sent back to the login page
-//   node release_page.mjs offline  the offline banner, an offline login, a release
+//   node release_page.mjs offline  the offline banner, an offline PIN login, a release; then
+//                                  offline card and password logins
 //
 // Input (environment): PG_RELEASE_URL (https://127.0.0.1:PORT), PG_SHOTS (screenshot
-// folder), PG_CASE (JSON: pin, wrong_pin, printer, mine [{id, title}], others [{id,
-// title}], release (the id to release), idle_s). Output: one JSON line on stdout with
+// folder), PG_CASE (JSON: pin, wrong_pin, card, username, password, wrong_password,
+// printer, mine [{id, title}], others [{id, title}], release (the id to release), gone
+// (ids released before), idle_s). Output: one JSON line on stdout with
 // what the phase saw; any failed expectation exits non-zero with the reason.
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -38,6 +41,28 @@ async function login(page, pin) {
   await page.goto(`${BASE}/`);
   await page.fill('#pin', pin);
   await follow(page, '#login-pin button[type=submit]');
+}
+
+async function loginWithCard(page, card) {
+  await page.goto(`${BASE}/`);
+  await page.fill('#card', card);
+  await follow(page, '#login-card button[type=submit]');
+}
+
+async function loginWithPassword(page, username, password) {
+  await page.goto(`${BASE}/`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await follow(page, '#login-password button[type=submit]');
+}
+
+// Logged in (the job list), the held jobs listed are `ids`; then logs out.
+async function seesJobsThenLogsOut(page, ids, how) {
+  assert.equal(new URL(page.url()).pathname, '/jobs', `the ${how} login leads to the job list`);
+  const listed = await page.locator('input[name=job]').evaluateAll((els) => els.map((e) => Number(e.value)));
+  assert.deepEqual(listed.sort((a, b) => a - b), [...ids].sort((a, b) => a - b), `the jobs after the ${how} login`);
+  await follow(page, '#logout');
+  assert.equal(new URL(page.url()).pathname, '/');
 }
 
 // The hidden CSRF value of the first form on the page.
@@ -149,6 +174,19 @@ async function online(browser) {
   assert.match(await page.textContent('#notice'), /logged out/);
   const after = await context.request.get(`${BASE}/jobs`, { maxRedirects: 0 });
   assert.equal(after.status(), 303);
+
+  // The card and the name+password forms reach the same jobs (verified by the server);
+  // a wrong password gets the same refusal as a wrong PIN.
+  const left = CASE.mine.map((j) => j.id).filter((id) => id !== CASE.release);
+  await loginWithCard(page, CASE.card);
+  await shot(page, 'card-login');
+  await seesJobsThenLogsOut(page, left, 'card');
+  await loginWithPassword(page, CASE.username, CASE.wrong_password);
+  assert.equal(new URL(page.url()).pathname, '/login');
+  assert.equal((await page.textContent('#notice')).trim(), seen.refusal);
+  await loginWithPassword(page, CASE.username, CASE.password);
+  await seesJobsThenLogsOut(page, left, 'password');
+  seen.methods = ['pin', 'card', 'password'];
   await context.close();
   return seen;
 }
@@ -209,8 +247,19 @@ async function offline(browser) {
   await follow(page, '#release-selected');
   assert.equal(await page.getAttribute(`#outcome-${CASE.release}`, 'data-status'), 'released');
   await shot(page, 'offline-outcome');
+  await follow(page, '#back');
+  await follow(page, '#logout');
+
+  // Offline, the card and the password used online here work too (the cache).
+  const left = CASE.mine.map((j) => j.id).filter((id) => id !== CASE.release && !CASE.gone.includes(id));
+  await loginWithCard(page, CASE.card);
+  assert.equal(await page.locator('#offline-login').count(), 1);
+  await seesJobsThenLogsOut(page, left, 'offline card');
+  await loginWithPassword(page, CASE.username, CASE.password);
+  assert.equal(await page.locator('#offline-login').count(), 1);
+  await seesJobsThenLogsOut(page, left, 'offline password');
   await context.close();
-  return { released: CASE.release };
+  return { released: CASE.release, methods: ['pin', 'card', 'password'] };
 }
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });

@@ -65,10 +65,10 @@ def release(d, queue, job_id, expect_ok=True):
     return r.stdout + r.stderr
 
 
-def socat_sink(path):
-    """socat on a free loopback port writing the one connection it takes to `path`;
-    ready once the port is in LISTEN state (no probe connection)."""
-    port = free_port()
+def socat_sink(path, port=None):
+    """socat on a loopback port (a free one unless given) writing the one connection
+    it takes to `path`; ready once the port is in LISTEN state (no probe connection)."""
+    port = port or free_port()
     proc = subprocess.Popen([SOCAT, "-u", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr", f"CREATE:{path}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _PEERS.append(proc)

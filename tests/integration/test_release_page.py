@@ -28,7 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 IDLE_S = 10
 
 # A title that would be markup if the page did not escape it.
-TITLES = ["Quarterly <b>report</b> & \"plans\"", "Second job 'draft'"]
+TITLES = ["Quarterly <b>report</b> & \"plans\"", "Second job 'draft'", "Third one"]
 
 PRINT_TEST = """{
   NAME "Print-Job to a hold queue as $owner"
@@ -108,13 +108,16 @@ release:
     d = Daemon(tmp_root, text).start()
     docs = [os.urandom(2000).hex().encode() + b"\n\x1b%-12345X\r\n end one", b"second job\n" * 500]
     mine = [submit(d, tmp_root, "alice", TITLES[0], docs[0]),
-            submit(d, tmp_root, "EXAMPLE\\alice", TITLES[1], docs[1])]
+            submit(d, tmp_root, "EXAMPLE\\alice", TITLES[1], docs[1]),
+            submit(d, tmp_root, "alice@example.com", TITLES[2], b"third job\n")]
     others = [submit(d, tmp_root, "bob", "Bob's job", b"bob\n")]
-    case = {"pin": "1234", "wrong_pin": "918273", "printer": "hall", "idle_s": IDLE_S,
+    case = {"pin": "1234", "wrong_pin": "918273", "card": "04A1B2C3", "username": "alice", "password": "alice-pw",
+            "wrong_password": "Wr0ng-pass-77", "printer": "hall", "idle_s": IDLE_S, "gone": [],
             "mine": [{"id": i, "title": t} for i, t in zip(mine, TITLES)],
             "others": [{"id": i, "title": "Bob's job"} for i in others], "release": mine[0]}
 
     seen = run_phase(d, "online", case)
+    assert seen["methods"] == ["pin", "card", "password"]
     assert seen["refusal"] == "Login failed. Check what you typed and try again."
     wait_until(lambda: printed(printer, docs[0]), timeout=60, what="the released job at the printer")
     env = printed(printer, docs[0])[0]
@@ -125,6 +128,7 @@ release:
     assert job(d, mine[1])["state"] == "pending-held" and job(d, others[0])["state"] == "pending-held"
 
     case["release"] = mine[1]
+    case["gone"] = [mine[0]]
     run_phase(d, "expire", case)
     assert job(d, mine[1])["state"] == "pending-held", "a post on an ended session did something"
     assert len(printer.kept()) == 1
@@ -132,16 +136,19 @@ release:
     standin.fault(mode="down", seconds=600)
     try:
         wait_until(lambda: d.status()["upstream"]["state"] == "offline", timeout=60, what="the gateway offline")
-        run_phase(d, "offline", case)
+        assert run_phase(d, "offline", case)["methods"] == ["pin", "card", "password"]
         wait_until(lambda: printed(printer, docs[1]), timeout=60, what="the job released offline at the printer")
     finally:
         standin.fault(mode="none")
     log = d.log_text()
     assert "EVENT=login_ok METHOD=pin SOURCE=web:127.0.0.1 USER=alice" in log
     assert "EVENT=login_ok REASON=offline METHOD=pin SOURCE=web:127.0.0.1 USER=alice" in log
+    for method in ["card", "password"]:
+        assert f"EVENT=login_ok METHOD={method} SOURCE=web:127.0.0.1 USER=alice" in log
+        assert f"EVENT=login_ok REASON=offline METHOD={method} SOURCE=web:127.0.0.1 USER=alice" in log
     assert "EVENT=job_released" in log and "EVENT=release_page_csrf" in log
-    conftest.assert_no_secret(log, ["918273", "1234", "pg_session="])
+    conftest.assert_no_secret(log, ["918273", "1234", "04A1B2C3", "alice-pw", "Wr0ng-pass-77", "pg_session="])
     d.stop()
-    for name in ["login", "jobs", "outcome", "status", "session-ended", "offline-banner", "offline-jobs",
+    for name in ["login", "card-login", "jobs", "outcome", "status", "session-ended", "offline-banner", "offline-jobs",
                  "offline-outcome"]:
         assert os.path.getsize(os.path.join(SHOTS, name + ".png")) > 1000, name

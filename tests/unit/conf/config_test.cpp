@@ -962,7 +962,7 @@ TEST_CASE("release points: listener, terminals, printers' terminals, sessions, h
         "printers:\n"
         "  hall: {uri: 'ipp://h/q', terminals: [hall-1, hall-2]}\n"
         "  back: {uri: 'socket://h2', release_page: false, terminals: hall-2}\n"
-        "release: {session_idle: 90s, admins: [boss]}\n"
+        "release: {session_idle: 90s, printer_wait: 45s, admins: [boss]}\n"
         "spool: {held_job_ttl: 2h}\n");
     REQUIRE(c.listen.release.size() == 1);
     CHECK(c.listen.release[0].port == 8444);
@@ -973,11 +973,13 @@ TEST_CASE("release points: listener, terminals, printers' terminals, sessions, h
     CHECK_FALSE(c.printers.at("back").release_page);
     CHECK(c.printers.at("back").terminals == std::vector<std::string>{"hall-2"});
     CHECK(c.release.session_idle == std::chrono::seconds(90));
+    CHECK(c.release.printer_wait == std::chrono::seconds(45));
     CHECK(c.release.admins == std::vector<std::string>{"boss"});
     CHECK(c.spool.held_job_ttl == std::chrono::hours(2));
 
     const Config d = ok("log: {level: info}\n");
     CHECK(d.release.session_idle == std::chrono::minutes(2));
+    CHECK(d.release.printer_wait == std::chrono::minutes(3));
     CHECK(d.spool.held_job_ttl == std::chrono::hours(24));
     CHECK(d.terminals.empty());
     CHECK(ok("spool: {held_job_ttl: 0s}\n").spool.held_job_ttl.count() == 0);
@@ -991,6 +993,8 @@ TEST_CASE("release points: listener, terminals, printers' terminals, sessions, h
     CHECK(error("terminals: {t: {key_file: k, api_key: secret}}\n") ==
           "t.yaml:1:30: unknown key 'api_key' in 'terminals.t'");
     CHECK(error("release: {session_idle: 1s}\n").rfind("t.yaml:1:25: ", 0) == 0);
+    CHECK(error("release: {printer_wait: 500ms}\n").rfind("t.yaml:1:25: ", 0) == 0);
+    CHECK(error("release: {printer_wait: 2d}\n").rfind("t.yaml:1:25: ", 0) == 0);
     CHECK(error("spool: {held_job_ttl: 30s}\n") == "t.yaml:1:23: held_job_ttl must be 0 (never) or at least 1m");
     CHECK(error("release: {idle: 2m}\n") == "t.yaml:1:11: unknown key 'idle' in 'release'");
 }
