@@ -23,7 +23,6 @@ CANCEL = os.path.join(HERE, "ipp", "pg-cancel-job.test")
 
 
 def config(s, printer, operators="[]", admins="[]"):
-    # Cheap argon2id keeps the cache's hashing short; production uses the defaults.
     return f"""\
 state_dir: state
 listen:
@@ -32,17 +31,7 @@ printers:
   office: {printer.uri}
 queues:
   secure: {{auth: basic, printer: office, operators: {operators}}}
-upstream:
-  url: {s.url}
-  credentials_file: {s.credentials_file()}
-  ca_file: {s.ca}
-  gateway_id: gw-test
-  hold_down: 1s
-offline_login:
-  sync_interval: 0
-  argon2_memory: 8KiB
-  argon2_iterations: 1
-release:
+{s.gateway_yaml()}release:
   admins: {admins}
 log:
   level: debug

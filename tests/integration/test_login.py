@@ -29,23 +29,11 @@ SYNCED = {"alice", "bob", "erin"}
 
 
 def config(s, sync_interval="0", extra=""):
-    creds = s.credentials_file()
-    # Cheap argon2id keeps the stand-in's verifier work short; production uses the defaults.
     return f"""\
 state_dir: state
 listen:
   raw: 127.0.0.1:0
-upstream:
-  url: {s.url}
-  credentials_file: {creds}
-  ca_file: {s.ca}
-  gateway_id: gw-test
-  hold_down: 1s
-offline_login:
-  sync_interval: {sync_interval}
-  argon2_memory: 8KiB
-  argon2_iterations: 1
-{extra}log:
+{s.gateway_yaml(sync_interval)}{extra}log:
   level: debug
 limits:
   shutdown_timeout: 5s

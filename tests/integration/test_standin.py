@@ -122,6 +122,24 @@ class Standin:
         os.chmod(path, 0o600)
         return path
 
+    def gateway_yaml(self, sync_interval="0", validity_hours=None):
+        """The `upstream:` and `offline_login:` sections of a printgated configuration
+        that uses this stand-in as gateway gw-test. Cheap argon2id keeps the hashing in
+        tests short; production uses the defaults."""
+        validity = f"  validity_hours: {validity_hours}\n" if validity_hours is not None else ""
+        return f"""\
+upstream:
+  url: {self.url}
+  credentials_file: {self.credentials_file()}
+  ca_file: {self.ca}
+  gateway_id: gw-test
+  hold_down: 1s
+offline_login:
+  sync_interval: {sync_interval}
+  argon2_memory: 8KiB
+  argon2_iterations: 1
+{validity}"""
+
     def ctx(self):
         return ssl.create_default_context(cafile=self.ca)
 

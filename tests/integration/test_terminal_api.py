@@ -71,18 +71,7 @@ state_dir: state
 listen:
   ipp: 127.0.0.1:0
   release: 127.0.0.1:0
-upstream:
-  url: {s.url}
-  credentials_file: {s.credentials_file()}
-  ca_file: {s.ca}
-  gateway_id: gw-test
-  hold_down: 1s
-offline_login:
-  sync_interval: 0
-  argon2_memory: 8KiB
-  argon2_iterations: 1
-  validity_hours: 1
-terminals:
+{s.gateway_yaml(validity_hours=1)}terminals:
 {terminals}
 printers:
   office: {{uri: {printer_uri}, terminals: [t1, t2]}}
