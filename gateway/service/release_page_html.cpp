@@ -216,6 +216,8 @@ std::string jobs(const Frame& f, const std::vector<HeldJob>& held, const std::ve
         c += fmt::format("<li><label class=\"job\" id=\"job-{}\"><input type=\"checkbox\" name=\"job\" value=\"{}\">"
                          "<span><span class=\"title\">{}</span><span class=\"meta\">{}</span>",
                          j.id, j.id, escape(j.title.empty() ? "(untitled)" : j.title), job_meta(j));
+        // Why the gateway holds it, when it said (a printer that stayed unreachable, an outage).
+        if (!j.held_reason.empty()) c += "<span class=\"meta why\">" + escape(j.held_reason) + "</span>";
         if (j.printers.empty()) {
             c += "<span class=\"printers none\">No printer here can take this job";
             if (!j.format.empty()) c += " (" + escape(j.format) + ")";

@@ -106,6 +106,8 @@ json::value held_job_json(const HeldJob& h) {
     if (h.sides.empty()) o["sides"] = nullptr;
     else o["sides"] = h.sides;
     o["submitted_at"] = spool::rfc3339(h.submitted_ms);
+    if (h.held_reason.empty()) o["held_reason"] = nullptr;
+    else o["held_reason"] = h.held_reason;
     json::array printers;
     for (const auto& p : h.printers) printers.emplace_back(p);
     o["printers"] = std::move(printers);

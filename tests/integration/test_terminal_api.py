@@ -425,3 +425,28 @@ def test_eleven_wrong_passwords_lock_the_user_out_offline(tmp_root, standin):
     listed = {u["name"]: u for u in json.loads(d.ctl("users", "--json").stdout)}
     assert listed["frank"]["locked_out"] is True, listed["frank"]
     assert_no_secret(d.log_text())
+
+
+def test_release_to_an_unreachable_printer_comes_back_with_the_reason(tmp_root, standin, docs):
+    # office (port 9) never answers; release.printer_wait is 2 s.
+    d, keys = start(tmp_root, standin, extra="  printer_wait: 2s\n")
+    t1 = Api(d, keys["t1"])
+    assert t1.login(method="pin", pin="6060")[0] == 201
+    job_id = print_named(d, "held", os.path.join(docs, "document-a4.pdf"), owner="frank", title="Site plan")
+    listed = t1.call("GET", "/api/v1/jobs")[2]["jobs"]
+    assert [j["held_reason"] for j in listed if j["id"] == job_id] == [None]
+    status, _, got = t1.call("POST", "/api/v1/jobs/release", {"jobs": [job_id], "printer": "office"})
+    assert status == 200 and got["results"][0]["status"] == "released", got
+
+    def held_again():
+        status, _, got = t1.call("GET", "/api/v1/jobs")
+        assert status == 200, got
+        return next((j for j in got["jobs"] if j["id"] == job_id and j["held_reason"]), None)
+    wait_until(held_again, timeout=60, what="the job back in the held list")
+    j = held_again()
+    assert j["held_reason"].startswith("printer office unreachable for "), j
+    assert "release it to this or another printer" in j["held_reason"]
+    status, _, st = t1.call("GET", f"/api/v1/jobs/{job_id}")
+    assert status == 200 and st["state"] == "pending-held" and st["printer"] is None, st
+    assert st["reason"] == "job-hold-until-specified" and st["message"] == j["held_reason"], st
+    assert "EVENT=job_held JOB_ID=" in d.log_text()
