@@ -212,6 +212,30 @@ Result<std::optional<std::int64_t>> CredentialCache::get_time_locked(const char*
     return std::optional<std::int64_t>(static_cast<std::int64_t>(v));
 }
 
+Result<void> CredentialCache::put_state(std::string_view name, std::span<const std::byte> value) {
+    std::lock_guard lock(mutex_);
+    const std::string key = "state:" + std::string(name);
+    auto sealed = seal_locked("state", bytes_of(key), value);
+    if (!sealed) return sealed.error();
+    Stmt put(db_->handle(), "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)");
+    put.bind(1, std::string_view(key)).bind_blob(2, *sealed);
+    if (put.step() != SQLITE_DONE) return cache_errc::storage_failed;
+    return {};
+}
+
+Result<std::optional<std::vector<std::byte>>> CredentialCache::get_state(std::string_view name) {
+    std::lock_guard lock(mutex_);
+    const std::string key = "state:" + std::string(name);
+    Stmt get(db_->handle(), "SELECT value FROM meta WHERE name = ?1");
+    get.bind(1, std::string_view(key));
+    const int rc = get.step();
+    if (rc == SQLITE_DONE) return std::optional<std::vector<std::byte>>();
+    if (rc != SQLITE_ROW) return cache_errc::storage_failed;
+    auto plain = open_locked("state", bytes_of(key), get.column_blob(0));
+    if (!plain) return plain.error();
+    return std::optional<std::vector<std::byte>>(std::move(*plain));
+}
+
 Result<std::vector<Handle>> CredentialCache::find_locked(int kind, std::string_view tag, std::size_t limit) {
     Stmt q(db_->handle(), "SELECT handle FROM lookup WHERE kind = ?1 AND tag = ?2 LIMIT ?3");
     q.bind(1, std::int64_t{kind}).bind(2, tag).bind(3, static_cast<std::int64_t>(limit));

@@ -214,6 +214,13 @@ public:
     // when none). Errors: bad_input (malformed card or PIN, empty name), storage_failed.
     Result<std::size_t> forget_login(LoginMethod method, const LoginSecrets& secrets);
 
+    // A small opaque state blob of the caller's (the login lockout's failures), kept
+    // sealed under the data key in the meta table under `name` ("state:" + name), so it
+    // is as unreadable at rest as the users. put replaces it; get returns nullopt when
+    // none was stored. Errors: storage_failed, corrupt (does not open), rng_failed.
+    Result<void> put_state(std::string_view name, std::span<const std::byte> value);
+    Result<std::optional<std::vector<std::byte>>> get_state(std::string_view name);
+
     // Time of the last applied sync, if any.
     std::optional<UnixTime> last_sync() const;
     UnixTime last_seen() const;

@@ -137,6 +137,37 @@ std::vector<Lockout::LockedUser> Lockout::locked_users(TimePoint now) const {
     return out;
 }
 
+std::vector<Lockout::UserFailures> Lockout::user_failures(TimePoint now) const {
+    std::lock_guard lock(mutex_);
+    std::vector<UserFailures> out;
+    for (const auto& [key, u] : users_) {
+        UserFailures f{key, {}};
+        for (TimePoint t : u.failures)
+            if (now - t < options_.window) f.at.push_back(t);
+        if (!f.at.empty()) out.push_back(std::move(f));
+    }
+    std::sort(out.begin(), out.end(), [](const UserFailures& a, const UserFailures& b) { return a.key < b.key; });
+    return out;
+}
+
+void Lockout::restore(const std::vector<UserFailures>& users, TimePoint now) {
+    std::lock_guard lock(mutex_);
+    for (const auto& f : users) {
+        if (f.key.empty()) continue;
+        UserState u;
+        for (TimePoint t : f.at)
+            if (now - t < options_.window) u.failures.push_back(t);
+        if (u.failures.empty()) continue;
+        std::sort(u.failures.begin(), u.failures.end());
+        if (u.failures.size() > options_.max_failures)
+            u.failures.erase(u.failures.begin(),
+                             u.failures.end() - static_cast<std::ptrdiff_t>(options_.max_failures));
+        u.last = u.failures.back();
+        if (!users_.contains(f.key)) make_room_users_locked(now);
+        users_[f.key] = std::move(u);
+    }
+}
+
 std::size_t Lockout::tracked_users() const {
     std::lock_guard lock(mutex_);
     return users_.size();

@@ -83,6 +83,20 @@ public:
     std::size_t tracked_users() const;
     std::size_t tracked_sources() const;
 
+    // A user's failures within the window, for keeping them across a restart (the
+    // caller converts the times to wall-clock time and stores them sealed: a key may
+    // name a user). Source delays are not kept: they are short.
+    struct UserFailures {
+        std::string key;
+        std::vector<TimePoint> at;  // ascending
+        friend bool operator==(const UserFailures&, const UserFailures&) = default;
+    };
+    std::vector<UserFailures> user_failures(TimePoint now) const;
+    // Puts back what user_failures() gave (times converted back), replacing what is
+    // tracked for those keys. Failures outside the window at `now` are dropped; at most
+    // max_failures per user and max_users users are kept.
+    void restore(const std::vector<UserFailures>& users, TimePoint now);
+
 private:
     struct UserState {
         std::vector<TimePoint> failures;  // ascending, at most max_failures, within the window

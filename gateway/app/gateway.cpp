@@ -215,6 +215,7 @@ bool Gateway::start(std::string& error) {
         login_ = std::make_unique<service::LoginService>(pool_, *monitor_, *cache_, *lockout_, log_,
                                                          ol.hash_concurrency);
         login_->set_online_timeout(ol.online_timeout);
+        login_->restore_lockout();
         user_sync_ = std::make_unique<service::UserSync>(io_, pool_, *monitor_, *cache_, log_, ol);
     }
     release_ = std::make_unique<service::ReleaseService>(*this);

@@ -3,9 +3,12 @@
 // See login.hpp for the design note.
 #include "gateway/service/login.hpp"
 
+#include <algorithm>
+#include <mutex>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/json.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <openssl/crypto.h>
@@ -121,6 +124,80 @@ LoginService::LoginService(asio::thread_pool& pool, upstream::Monitor& monitor, 
     if (!clocks_.wall)
         clocks_.wall = [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); };
     if (!clocks_.steady) clocks_.steady = [] { return std::chrono::steady_clock::now(); };
+}
+
+namespace {
+
+constexpr std::string_view kLockoutState = "lockout";
+
+std::int64_t wall_ms(auth::UnixTime t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool LoginService::restore_lockout() {
+    auto stored = cache_.get_state(kLockoutState);
+    if (!stored) {
+        log_.error({.event = "login_lockout"}, "the kept login failures cannot be read ({}); lockouts start empty",
+                   stored.error().message());
+        return false;
+    }
+    if (!*stored) return true;
+    // {"v":1,"users":[{"k":KEY,"f":[UNIX_MS...]}...]}: sealed, so written by us.
+    boost::system::error_code ec;
+    const auto text = std::string_view(reinterpret_cast<const char*>((*stored)->data()), (*stored)->size());
+    const boost::json::value v = boost::json::parse(text, ec);
+    const auto* o = ec ? nullptr : v.if_object();
+    const auto* users = o ? o->if_contains("users") : nullptr;
+    if (users == nullptr || !users->is_array()) {
+        log_.error({.event = "login_lockout"}, "the kept login failures are not readable; lockouts start empty");
+        return false;
+    }
+    const auto steady_now = clocks_.steady();
+    const std::int64_t now_ms = wall_ms(clocks_.wall());
+    std::vector<auth::Lockout::UserFailures> back;
+    for (const auto& u : users->as_array()) {
+        const auto* uo = u.if_object();
+        const auto* k = uo ? uo->if_contains("k") : nullptr;
+        const auto* f = uo ? uo->if_contains("f") : nullptr;
+        if (k == nullptr || !k->is_string() || f == nullptr || !f->is_array()) continue;
+        auth::Lockout::UserFailures uf{std::string(k->as_string()), {}};
+        for (const auto& t : f->as_array()) {
+            if (!t.is_int64()) continue;
+            // A time after now (the clock was set back) counts as now: never shortens a lock.
+            const std::int64_t ago = std::max<std::int64_t>(0, now_ms - t.as_int64());
+            uf.at.push_back(steady_now - std::chrono::milliseconds(ago));
+        }
+        back.push_back(std::move(uf));
+    }
+    lockout_.restore(back, steady_now);
+    const auto locked = lockout_.locked_users(steady_now);
+    if (!back.empty())
+        log_.info({.event = "login_lockout"}, "kept login failures restored: {} user(s), {} locked out",
+                  lockout_.user_failures(steady_now).size(), locked.size());
+    return true;
+}
+
+asio::awaitable<void> LoginService::save_lockout() {
+    auto saved = co_await net::run_blocking(pool_, [this]() -> auth::Result<void> {
+        std::lock_guard lock(save_mutex_);
+        const auto steady_now = clocks_.steady();
+        const std::int64_t now_ms = wall_ms(clocks_.wall());
+        boost::json::array users;
+        for (const auto& u : lockout_.user_failures(steady_now)) {
+            boost::json::array f;
+            for (const auto t : u.at)
+                f.emplace_back(now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(steady_now - t).count());
+            users.emplace_back(boost::json::object{{"k", u.key}, {"f", std::move(f)}});
+        }
+        const std::string text = boost::json::serialize(boost::json::object{{"v", 1}, {"users", std::move(users)}});
+        return cache_.put_state(kLockoutState, std::as_bytes(std::span(text.data(), text.size())));
+    });
+    if (!saved)
+        log_.error({.event = "login_lockout"},
+                   "the login failures could not be kept in the credential cache ({}); they hold until a restart",
+                   saved.error().message());
 }
 
 LoginService::~LoginService() {
@@ -258,6 +335,7 @@ asio::awaitable<LoginResult> LoginService::offline(const LoginRequest& req, cons
     if (lockout_.check(v.lockout_key, source, now).kind == Kind::locked) {
         // Refused even with the right secret; the attempt still counts.
         lockout_.record_failure(v.lockout_key, source, now);
+        co_await save_lockout();
         ++counters_.lockouts;
         log_.warn({.event = "login_lockout", .reason = "locked", .method = method, .source = source},
                   "offline login at {} refused: the account{}{} is locked out", log::escape(source),
@@ -265,7 +343,11 @@ asio::awaitable<LoginResult> LoginService::offline(const LoginRequest& req, cons
         co_return refuse(req, source, "locked", true);
     }
     if (v.ok()) {
+        const auto failing = lockout_.user_failures(now);
+        const bool had_failures = std::any_of(failing.begin(), failing.end(),
+                                              [&](const auto& f) { return f.key == v.lockout_key; });
         lockout_.record_success(v.lockout_key, source, now);
+        if (had_failures) co_await save_lockout();
         ++counters_.offline_ok;
         const std::string name = v.user->name;
         log_.info({.event = "login_ok", .reason = "offline", .method = method, .source = source, .user = name},
@@ -285,7 +367,9 @@ asio::awaitable<LoginResult> LoginService::offline(const LoginRequest& req, cons
         r.status = LoginStatus::unavailable;
         co_return r;
     }
-    if (lockout_.record_failure(v.lockout_key, source, now).kind == Kind::locked) {
+    const bool locked_now = lockout_.record_failure(v.lockout_key, source, now).kind == Kind::locked;
+    if (!v.lockout_key.empty()) co_await save_lockout();
+    if (locked_now) {
         ++counters_.lockouts;
         log_.warn({.event = "login_lockout", .reason = "max_failures", .method = method, .source = source},
                   "{} is locked out after too many failed offline logins (the last from {})",

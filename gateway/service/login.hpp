@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <functional>
 #include <optional>
 #include <string>
@@ -123,6 +124,11 @@ public:
     // cache (offline_login.online_timeout; the adapter's own request_timeout caps it).
     // 0 = the adapter's. I/O thread, before logins start.
     void set_online_timeout(std::chrono::milliseconds t) { online_timeout_ = t; }
+    // Puts back the users' failed offline logins kept in the credential cache (sealed,
+    // state "lockout"), so a restart neither unlocks a locked user nor forgets the
+    // failures of the window. Call once at start, before logins. False (logged) when
+    // the stored state cannot be read: the lockout then starts empty.
+    bool restore_lockout();
 
 private:
     class GateSlot;
@@ -135,6 +141,9 @@ private:
     boost::asio::awaitable<std::optional<LoginResult>> try_online(const LoginRequest& r, const std::string& source);
     boost::asio::awaitable<LoginResult> offline(const LoginRequest& r, const std::string& source);
     LoginResult refuse(const LoginRequest& r, const std::string& source, std::string_view reason, bool offline);
+    // Stores the users' failures (Lockout::user_failures, as wall-clock times) in the
+    // cache, on the pool; awaited, so a failure counted is durable before the reply.
+    boost::asio::awaitable<void> save_lockout();
 
     boost::asio::thread_pool& pool_;
     upstream::Monitor& monitor_;
@@ -147,6 +156,7 @@ private:
     std::deque<boost::asio::steady_timer*> gate_waiters_;
     LoginCounters counters_;
     std::chrono::milliseconds online_timeout_{3000};
+    std::mutex save_mutex_;  // one snapshot-and-write at a time, so the last written is the newest
 };
 
 }  // namespace pg::service

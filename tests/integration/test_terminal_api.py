@@ -424,6 +424,21 @@ def test_eleven_wrong_passwords_lock_the_user_out_offline(tmp_root, standin):
     assert "EVENT=login_lockout" in d.log_text()
     listed = {u["name"]: u for u in json.loads(d.ctl("users", "--json").stdout)}
     assert listed["frank"]["locked_out"] is True, listed["frank"]
+
+    # A crash and a restart do not unlock him: the failures are kept, sealed, in the
+    # credential cache (and the plain user name is not in state_dir).
+    d.kill9()
+    d.start()
+    wait_until(lambda: upstream_state(d) == "offline", timeout=30, what="the monitor offline after the restart")
+    assert "kept login failures restored: 1 user(s), 1 locked out" in d.log_text()
+    status, _, got = Api(d, keys["t1"]).login(method="password", username="frank", password="frank-pw-9")
+    assert status == 401 and got["error"] == "login_refused", got
+    assert {u["name"]: u for u in json.loads(d.ctl("users", "--json").stdout)}["frank"]["locked_out"] is True
+    d.stop()
+    for root, _, names in os.walk(d.state):
+        for name in names:
+            with open(os.path.join(root, name), "rb") as f:
+                assert b"frank" not in f.read(), name
     assert_no_secret(d.log_text())
 
 

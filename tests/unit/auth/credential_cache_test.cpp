@@ -414,6 +414,29 @@ TEST_CASE("sync keeps at most sync_limit users: 101 keeps the first 100", "[cach
     CHECK(list->size() == 100);
 }
 
+TEST_CASE("a caller's state blob is kept sealed and survives a reopen", "[cache]") {
+    TempDir dir;
+    const std::string blob = R"({"users":[{"k":"n:zacharias.quux","f":[1]}]})";
+    {
+        auto c = open_cache(dir);
+        auto none = c->get_state("lockout");
+        REQUIRE(none.has_value());
+        CHECK_FALSE(none->has_value());
+        REQUIRE(c->put_state("lockout", std::as_bytes(std::span(blob.data(), blob.size()))).has_value());
+        REQUIRE(c->put_state("other", std::as_bytes(std::span(blob.data(), 3))).has_value());
+    }
+    for (const auto& entry : fs::directory_iterator(dir.path()))
+        CHECK(slurp(entry.path()).find("zacharias") == std::string::npos);
+    auto c = open_cache(dir);
+    auto got = c->get_state("lockout");
+    REQUIRE(got.has_value());
+    REQUIRE(got->has_value());
+    CHECK(std::string(reinterpret_cast<const char*>((*got)->data()), (*got)->size()) == blob);
+    CHECK((*c->get_state("other"))->size() == 3);
+    // Another master key cannot open the cache at all (so not the blob either).
+    CHECK_FALSE(auth::CredentialCache::open(dir.db(), key_of(2), cheap_options(), t0).has_value());
+}
+
 TEST_CASE("nothing about a user is readable at rest", "[cache]") {
     TempDir dir;
     const std::vector<std::string> needles = {"739164", "04A1B2C3D4E5", "Tr0ub4dor&3", "zacharias.quux", "Quux",

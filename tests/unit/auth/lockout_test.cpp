@@ -105,3 +105,36 @@ TEST_CASE("lockout memory is bounded", "[lockout]") {
     for (int i = 0; i < 9; ++i) l.record_failure("n:guess999", "", t0 + 2s);
     CHECK(l.check("n:guess999", "", t0 + 2s).kind == Kind::locked);
 }
+
+TEST_CASE("user failures survive a round trip through user_failures and restore", "[lockout]") {
+    auth::Lockout before;
+    for (int i = 0; i < 10; ++i) before.record_failure("n:alice", "term-" + std::to_string(i), t0 + i * 1min);
+    before.record_failure("u:bob", "", t0 + 5min);
+    before.record_failure("u:old", "", t0 - 20min);  // outside the window at t0 + 9 min: not kept
+    const auto kept = before.user_failures(t0 + 9min);
+    REQUIRE(kept.size() == 2);
+    CHECK(kept[0].key == "n:alice");
+    CHECK(kept[0].at.size() == 10);
+    CHECK(kept[1].key == "u:bob");
+
+    // A new process (its own steady clock): the same failures, shifted, lock alice again.
+    const auto shift = 500h;
+    std::vector<auth::Lockout::UserFailures> moved = kept;
+    for (auto& u : moved)
+        for (auto& t : u.at) t += shift;
+    auth::Lockout after;
+    after.restore(moved, t0 + 9min + shift);
+    const auto d = after.check("n:alice", "elsewhere", t0 + 9min + shift);
+    REQUIRE(d.kind == Kind::locked);
+    CHECK(d.locked_until == t0 + 15min + shift);
+    CHECK(after.check("u:bob", "", t0 + 9min + shift).allowed());
+    CHECK(after.user_failures(t0 + 9min + shift) == moved);
+    // Source delays are not carried over.
+    CHECK(after.tracked_sources() == 0);
+    // Restoring never keeps more than max_failures per user, nor failures outside the window.
+    auth::Lockout small({.max_failures = 3});
+    small.restore({{"u:x", {t0 - 16min, t0 - 5min, t0 - 4min, t0 - 3min, t0 - 2min}}}, t0);
+    const auto x = small.user_failures(t0);
+    REQUIRE(x.size() == 1);
+    CHECK(x[0].at == std::vector<auth::Lockout::TimePoint>{t0 - 4min, t0 - 3min, t0 - 2min});
+}
