@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <set>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -626,6 +627,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                 }
                 if (ipp::client::is_transient(st)) {
                     const std::string why = "Print-Job: " + status_text(st, *pj);
+                    w.only_busy = true;  // it answers: a long job of someone else's, not an unreachable printer
                     co_return co_await back_to_pending("other", why, false);
                 }
                 spool::Transition t;
@@ -790,14 +792,17 @@ asio::awaitable<Forwarder::Outcome> Forwarder::waits(Worker& w, const spool::Job
                                                      bool in_doubt, const char* proto) {
     w.status.reasons = {printer_reason};
     w.status.message = why;
-    w.failed = true;
     const auto now = std::chrono::steady_clock::now();
-    if (!w.failing_since) w.failing_since = now;
+    // Busy is not unreachable: the wait for release.printer_wait starts again.
+    if (std::exchange(w.only_busy, false)) w.failing_since.reset();
+    else w.failed = true;
+    if (!w.failing_since && w.failed) w.failing_since = now;
     const bool server = service::is_server_route(w.route);
     if (server && printer_reason == "offline-report") gw_.monitor().forward_failed(why);
     const auto cfg = gw_.config_ptr();
-    const auto failing_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - *w.failing_since);
-    if (!server && failing_for >= cfg->release.printer_wait) {
+    const auto failing_for =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - w.failing_since.value_or(now));
+    if (!server && w.failing_since && failing_for >= cfg->release.printer_wait) {
         // The printer stays unreachable: every released job waiting for it goes back to
         // held, so its owner can choose again (the one in hand and those queued behind
         // it, which would wait just as long). Not a direct queue's job (nobody stands

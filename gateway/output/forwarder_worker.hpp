@@ -26,7 +26,8 @@ struct Forwarder::Worker {
     // works or the worker idles. A released job's route is taken back to held once
     // this is older than release.printer_wait (Forwarder::waits).
     std::optional<std::chrono::steady_clock::time_point> failing_since;
-    bool failed = false;  // the delivery in hand went through waits()
+    bool failed = false;     // the delivery in hand went through waits() unreachable
+    bool only_busy = false;  // set just before waits(): the printer answered, busy
 
     Worker(boost::asio::io_context& io, std::string r) : route(std::move(r)), wake(io) {
         status.route = route;
