@@ -23,7 +23,6 @@
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/async.hpp"
 #include "gateway/output/forwarder.hpp"
-#include "gateway/output/release_plan.hpp"
 #include "gateway/service/failover.hpp"
 #include "gateway/service/ipp_exchange.hpp"
 #include "gateway/upstream/monitor.hpp"
@@ -311,41 +310,29 @@ asio::awaitable<void> IppService::release_job(Exchange& ex) {
         co_return;
     }
     const std::string route = to_server ? server_route(q->second.name) : q->second.printer;
+    // The release point's one path (fencing, the printer check, log, place rule). An
+    // authenticated requester is who the credentials say; on an auth: none queue
+    // owned_job has already trusted requesting-user-name (as CUPS does), so the
+    // service is told not to check ownership again.
+    ReleaseUser who;
     if (ex.who) {
-        // An authenticated requester: the release point's one path (fencing, log, place rule).
-        const ReleaseUser who = acting_user(ex, rec->meta.queue);
-        const std::array<std::uint64_t, 1> ids{rec->id};
-        const Place place = Place::ipp(ex.head.peer);
-        auto outcomes = co_await gw_.release().release(who, place, ids, route);
-        const ReleaseOutcome& o = outcomes.front();
-        switch (o.status) {
-        case ReleaseStatus::released:
-        case ReleaseStatus::deleted: break;
-        case ReleaseStatus::not_found: ex.fail(Status::client_error_not_found, o.message); break;
-        case ReleaseStatus::not_held:
-        case ReleaseStatus::printer_refused: ex.fail(Status::client_error_not_possible, o.message); break;
-        case ReleaseStatus::failed: ex.fail(Status::server_error_internal_error, o.message); break;
-        }
-        co_return;
+        who = acting_user(ex, rec->meta.queue);
+    } else {
+        who.user.name = ex.user;
+        who.admin = true;
     }
-    // A printer that cannot take the job (its format, no conversion) is refused
-    // here, and the job stays held (gateway/output/release_plan.hpp).
-    if (auto p = cfg->printers.find(route); !to_server && p != cfg->printers.end()) {
-        const auto plan = output::release_plan(p->second, rec->meta);
-        if (!plan.ok) {
-            ex.fail(Status::client_error_not_possible, plan.why);
-            co_return;
-        }
+    const std::array<std::uint64_t, 1> ids{rec->id};
+    const Place place = Place::ipp(ex.head.peer);
+    auto outcomes = co_await gw_.release().release(who, place, ids, route);
+    const ReleaseOutcome& o = outcomes.front();
+    switch (o.status) {
+    case ReleaseStatus::released:
+    case ReleaseStatus::deleted: break;
+    case ReleaseStatus::not_found: ex.fail(Status::client_error_not_found, o.message); break;
+    case ReleaseStatus::not_held:
+    case ReleaseStatus::printer_refused: ex.fail(Status::client_error_not_possible, o.message); break;
+    case ReleaseStatus::failed: ex.fail(Status::server_error_internal_error, o.message); break;
     }
-    spool::Transition t;
-    t.from = {spool::JobState::held};
-    t.to = spool::JobState::pending;
-    t.route = route;
-    t.reason = "job-queued";
-    t.message = to_server ? "released to the central server" : "released to " + route;
-    t.held_by = "";
-    t.event = "job_routed";
-    if (auto r = co_await apply(ex, rec->id, t, "the job is not held")) gw_.forwarder().wake(r->delivery.route);
 }
 
 }  // namespace pg::service
