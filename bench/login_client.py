@@ -170,7 +170,7 @@ def percentile(xs, p):
 
 def run_logins(port, keys, method, conc, users, mod, want_offline):
     """One login per user, `conc` workers (each its own terminal and connection)."""
-    lat, errors = [], []
+    lat, errors, started = [], [], []
     lock = threading.Lock()
     todo = list(users)
 
@@ -188,6 +188,7 @@ def run_logins(port, keys, method, conc, users, mod, want_offline):
             with lock:
                 if status == 201 and got["offline"] == want_offline:
                     lat.append(dt)
+                    started.append(t0)
                 else:
                     errors.append((n, status, got))
             if status == 201:
@@ -197,7 +198,14 @@ def run_logins(port, keys, method, conc, users, mod, want_offline):
         t.start()
     for t in threads:
         t.join(timeout=600)
+    if lat:  # where the slowest sample fell: a first-call cost or a periodic stall?
+        k = max(range(len(lat)), key=lambda j: lat[j])
+        lat_where[0] = (f"slowest: sample {k + 1} of {len(lat)}, {started[k] - min(started):.2f} s into the run "
+                       f"(CLOCK_MONOTONIC {started[k]:.3f})")
     return lat, errors
+
+
+lat_where = [""]
 
 
 def report(label, lat, errors, target_ms=None):
@@ -209,6 +217,9 @@ def report(label, lat, errors, target_ms=None):
             f"max={max(ms):.1f} ms mean={statistics.mean(ms):.1f} ms errors={len(errors)}")
     if target_ms:
         line += f" (target p99 < {target_ms} ms: {'meets' if percentile(ms, 99) < target_ms else 'BELOW'})"
+    if lat_where[0]:
+        line += f"; {lat_where[0]}"
+        lat_where[0] = ""
     print(line, flush=True)
 
 

@@ -79,6 +79,8 @@ Result<std::unique_ptr<CredentialCache>> CredentialCache::open(const std::string
         if (!cache->db_->open(path)) return cache_errc::open_failed;
         if (auto r = cache->init_locked(master, now); !r) return r.error();
     }
+    cache->checkpointer_ = std::make_unique<Db>();
+    if (!cache->checkpointer_->open(path)) return cache_errc::open_failed;
     return cache;
 }
 
@@ -154,6 +156,7 @@ CredentialCache::Clock CredentialCache::observe_locked(UnixTime now) {
     c.effective = std::max(n, last_seen_);
     if (c.effective > last_seen_) {
         last_seen_ = c.effective;
+        const RelaxedSync relaxed(*db_);  // once a second at most: no fsync of its own
         (void)put_time_locked("clock", c.effective);
     }
     return c;
@@ -292,14 +295,8 @@ Result<void> CredentialCache::delete_locked(std::span<const std::byte> handle) {
 
 Result<void> CredentialCache::store_locked(std::span<const std::byte> handle, const UserRecord& r) {
     if (r.empty()) return delete_locked(handle);
-    auto plain = encode_record(r);
-    const WipeOnExit wipe{plain};
-    auto sealed = seal_locked("user", handle, plain);
-    if (!sealed) return sealed.error();
+    if (auto b = store_body_locked(handle, r); !b) return b.error();
     {
-        Stmt put(db_->handle(), "INSERT OR REPLACE INTO users(handle, body) VALUES(?1, ?2)");
-        put.bind_blob(1, handle).bind_blob(2, *sealed);
-        if (put.step() != SQLITE_DONE) return cache_errc::storage_failed;
         Stmt del(db_->handle(), "DELETE FROM lookup WHERE handle = ?1");
         del.bind_blob(1, handle);
         if (del.step() != SQLITE_DONE) return cache_errc::storage_failed;
@@ -321,6 +318,24 @@ Result<void> CredentialCache::store_locked(std::span<const std::byte> handle, co
     }
     for (const auto& m : r.cached) ok = ok && index(kKindSecret, m.card_tag) && index(kKindSecret, m.pin_tag);
     if (!ok) return cache_errc::storage_failed;
+    return {};
+}
+
+Result<void> CredentialCache::checkpoint() {
+    std::lock_guard lock(checkpoint_mutex_);
+    if (!checkpointer_) return cache_errc::open_failed;
+    if (!checkpointer_->exec("PRAGMA wal_checkpoint(PASSIVE)")) return cache_errc::storage_failed;
+    return {};
+}
+
+Result<void> CredentialCache::store_body_locked(std::span<const std::byte> handle, const UserRecord& r) {
+    auto plain = encode_record(r);
+    const WipeOnExit wipe{plain};
+    auto sealed = seal_locked("user", handle, plain);
+    if (!sealed) return sealed.error();
+    Stmt put(db_->handle(), "INSERT OR REPLACE INTO users(handle, body) VALUES(?1, ?2)");
+    put.bind_blob(1, handle).bind_blob(2, *sealed);
+    if (put.step() != SQLITE_DONE) return cache_errc::storage_failed;
     return {};
 }
 

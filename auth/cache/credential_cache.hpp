@@ -11,7 +11,7 @@
 // Design note
 // -----------
 // File (path given by the caller, e.g. STATE_DIR/credentials.db; WAL, synchronous=FULL,
-// secure_delete=ON), three tables:
+// secure_delete=ON, checkpoints by checkpoint() on a second connection), three tables:
 //   meta(name, value)            wrapped data key, wrapped lookup key, lookup key id,
 //                                sealed last-time-seen and last-sync times
 //   users(handle, body)          handle: 16 random bytes; body: the sealed UserRecord
@@ -44,7 +44,9 @@
 // PIN, password, card+PIN, card+password). Expiry, with t = max(now, last time seen):
 //   cached: t >= valid_until (expired) or t - last_verified > max_offline_age (too_old);
 //   synced: t - last successful sync > max_offline_age (too_old).
-// Clock safety: every call stores max(now, last time seen) durably; a `now` more than
+// Clock safety: every call stores max(now, last time seen) (without its own fsync: a
+// process crash keeps it, a power cut may take back the last seconds until the next
+// fsynced commit or checkpoint, far less than clock_tolerance); a `now` more than
 // clock_tolerance behind it sets VerifyResult::clock_suspect so the caller can log it; the
 // max is what expiry uses, so setting the clock back never revives an entry.
 //
@@ -221,6 +223,12 @@ public:
     Result<void> put_state(std::string_view name, std::span<const std::byte> value);
     Result<std::optional<std::vector<std::byte>>> get_state(std::string_view name);
 
+    // Copies the write-ahead log into the database file (PRAGMA wal_checkpoint(PASSIVE))
+    // on a second connection of its own, so the checkpoint's fsyncs never hold the lock
+    // that logins take: call it every few seconds from the blocking pool (the gateway's
+    // housekeeping does). Errors: open_failed (second connection), storage_failed.
+    Result<void> checkpoint();
+
     // Time of the last applied sync, if any.
     std::optional<UnixTime> last_sync() const;
     UnixTime last_seen() const;
@@ -247,6 +255,9 @@ private:
     Result<std::optional<cache_detail::UserRecord>> load_locked(std::span<const std::byte> handle);
     // Writes `r` under `handle` and rebuilds its index rows; an empty record is deleted.
     Result<void> store_locked(std::span<const std::byte> handle, const cache_detail::UserRecord& r);
+    // Writes only the sealed body (the lookup rows stay): one statement, so one commit
+    // outside a transaction. Alone, for changes that leave names and tags (last login).
+    Result<void> store_body_locked(std::span<const std::byte> handle, const cache_detail::UserRecord& r);
     Result<void> delete_locked(std::span<const std::byte> handle);
     Result<void> upsert_synced_locked(const SyncUserIn& u, SyncReport& report);
     Result<std::vector<std::pair<std::vector<std::byte>, cache_detail::UserRecord>>> load_all_locked();
@@ -260,6 +271,8 @@ private:
     CacheOptions options_;
     mutable std::mutex mutex_;
     std::unique_ptr<cache_detail::Db> db_;  // SQLite stays out of this header
+    std::mutex checkpoint_mutex_;           // guards checkpointer_ only (never mutex_)
+    std::unique_ptr<cache_detail::Db> checkpointer_;
     crypto::Key data_key_;
     crypto::Key index_key_;
     LookupKey lookup_;

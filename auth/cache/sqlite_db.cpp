@@ -60,7 +60,11 @@ bool Db::open(const std::string& path) {
     sqlite3_busy_timeout(db_, 5000);
     // WAL + synchronous=FULL: every COMMIT fsyncs the log, so an online login's entry and a
     // sync survive power loss. secure_delete zeroes freed cells (old sealed rows).
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA secure_delete=ON"})
+    // No automatic checkpoint: it would run inside whichever commit crosses the threshold,
+    // with its fsyncs, under the cache's lock and in a login's time; the owner checkpoints
+    // from a connection of its own instead.
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA secure_delete=ON",
+                               "PRAGMA wal_autocheckpoint=0"})
         if (!exec(pragma)) return false;
     return true;
 }

@@ -2,7 +2,8 @@
 // Minimal RAII over the SQLite C API for the credential cache (the auth layer may not use
 // gateway/spool's wrapper). Not thread-safe: CredentialCache serialises every call.
 //
-// Owns: the connection settings (WAL, synchronous=FULL, secure_delete) and transactions.
+// Owns: the connection settings (WAL, synchronous=FULL, secure_delete, no automatic
+// checkpoint) and transactions.
 // Must not: log, or put an SQLite error text into a user-facing message.
 #pragma once
 
@@ -44,8 +45,11 @@ public:
     Db(const Db&) = delete;
     Db& operator=(const Db&) = delete;
 
-    // Opens (creating) `path` with WAL, synchronous=FULL, secure_delete=ON. False on error.
+    // Opens (creating) `path` with WAL, synchronous=FULL, secure_delete=ON and no automatic
+    // checkpoint (the owner runs them: CredentialCache::checkpoint). False on error.
     bool open(const std::string& path);
+    // True inside BEGIN ... COMMIT.
+    bool in_transaction() const { return db_ != nullptr && sqlite3_get_autocommit(db_) == 0; }
     // Runs SQL without results. False on error.
     bool exec(const char* sql);
     sqlite3* handle() const { return db_; }
@@ -73,6 +77,24 @@ public:
 private:
     Db& db_;
     bool open_;
+};
+
+// synchronous=NORMAL for the statements run while it lives, outside a transaction only
+// (inside one, the surrounding COMMIT decides). In WAL mode such a commit is not fsynced:
+// a process crash keeps it (it is in the OS's page cache), a power loss may lose it until
+// the next fsynced commit or checkpoint. For writes that only record what was last seen.
+class RelaxedSync {
+public:
+    explicit RelaxedSync(Db& db) : db_(db), on_(!db.in_transaction() && db.exec("PRAGMA synchronous=NORMAL")) {}
+    ~RelaxedSync() {
+        if (on_) db_.exec("PRAGMA synchronous=FULL");
+    }
+    RelaxedSync(const RelaxedSync&) = delete;
+    RelaxedSync& operator=(const RelaxedSync&) = delete;
+
+private:
+    Db& db_;
+    bool on_;
 };
 
 }  // namespace pg::auth::cache_detail

@@ -652,6 +652,9 @@ void Gateway::arm_history() {
                                .proto = rec->meta.protocol, .reason = "job_history"},
                               "job {} ({}) shredded after the job history time", id, spool::ipp_name(rec->state));
             }
+            // The credential cache's checkpoint runs here, off any login's path (see
+            // CredentialCache::checkpoint); a failure is retried at the next round.
+            if (cache_) (void)cache_->checkpoint();
             asio::post(io_, [this] {
                 history_running_ = false;
                 arm_history();

@@ -108,7 +108,8 @@ private:
     void reload();
     void arm_watchdog();
     void arm_status();  // refreshes STATUS= every few seconds when it changed
-    void arm_history();  // shreds finished jobs older than spool.job_history, expires held ones
+    void arm_history();  // shreds finished jobs older than spool.job_history, expires held ones,
+                         // checkpoints the credential cache
     // Cancels and shreds jobs held longer than `ttl` (EVENT=job_expired). Pool only.
     void expire_held(std::int64_t now_ms, std::chrono::milliseconds ttl);
     std::chrono::milliseconds held_job_ttl() const;

@@ -522,6 +522,34 @@ TEST_CASE("reopening with the same master key reads everything; a wrong key fail
     CHECK(again->verify_offline(LoginMethod::password, password("alice", "pw"), t0 + 2h).ok());
 }
 
+TEST_CASE("checkpoint() moves the log into the database file; an offline login keeps its index", "[cache]") {
+    TempDir dir;
+    TempDir copy;
+    auto c = open_cache(dir);
+    record(*c, user("u-1", "alice"), LoginMethod::pin, pin("4711"));
+    // No automatic checkpoint: until checkpoint() runs, the user lives in the log only,
+    // so a copy of the database file alone (without its -wal) has no user.
+    fs::copy_file(dir.db(), copy.db());
+    {
+        auto without_log = open_cache(copy, cheap_options(), t0 + 1h);
+        CHECK(without_log->verify_offline(LoginMethod::pin, pin("4711"), t0 + 1h).reason == VerifyReason::no_match);
+    }
+    fs::remove(copy.db());
+    // An offline login rewrites the user's body only (last login): the lookup rows stay.
+    REQUIRE(c->verify_offline(LoginMethod::pin, pin("4711"), t0 + 1h).ok());
+    REQUIRE(c->checkpoint().has_value());
+    fs::copy_file(dir.db(), copy.db());
+    auto with_log = open_cache(copy, cheap_options(), t0 + 2h);
+    auto list = with_log->list_users(t0 + 2h);
+    REQUIRE(list.has_value());
+    REQUIRE(list->size() == 1);
+    CHECK((*list)[0].last_login == t0 + 1h);  // the offline login's body write was checkpointed
+    CHECK((*list)[0].last_login_offline);
+    CHECK(with_log->verify_offline(LoginMethod::pin, pin("4711"), t0 + 2h).ok());
+    // The original still finds alice by PIN after the body-only write.
+    CHECK(c->verify_offline(LoginMethod::pin, pin("4711"), t0 + 3h).ok());
+}
+
 TEST_CASE("remove_user deletes cached and synced entries by name or alias", "[cache]") {
     TempDir dir;
     auto c = open_cache(dir);
