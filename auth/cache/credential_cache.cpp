@@ -190,53 +190,52 @@ Result<std::vector<std::byte>> CredentialCache::open_locked(std::string_view lab
     return out;
 }
 
-Result<void> CredentialCache::put_time_locked(const char* name, std::int64_t t) {
-    std::array<std::byte, 8> plain{};
-    for (int i = 0; i < 8; ++i) plain[i] = static_cast<std::byte>((static_cast<std::uint64_t>(t) >> (8 * i)) & 0xFF);
-    auto sealed = seal_locked("time", bytes_of(name), plain);
+Result<void> CredentialCache::put_meta_locked(std::string_view label, std::string_view name,
+                                              std::span<const std::byte> plain) {
+    auto sealed = seal_locked(label, bytes_of(name), plain);
     if (!sealed) return sealed.error();
     Stmt put(db_->handle(), "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)");
-    put.bind(1, std::string_view(name)).bind_blob(2, *sealed);
+    put.bind(1, name).bind_blob(2, *sealed);
     if (put.step() != SQLITE_DONE) return cache_errc::storage_failed;
     return {};
 }
 
-Result<std::optional<std::int64_t>> CredentialCache::get_time_locked(const char* name) {
+Result<std::optional<std::vector<std::byte>>> CredentialCache::get_meta_locked(std::string_view label,
+                                                                             std::string_view name) {
     Stmt get(db_->handle(), "SELECT value FROM meta WHERE name = ?1");
-    get.bind(1, std::string_view(name));
+    get.bind(1, name);
     const int rc = get.step();
-    if (rc == SQLITE_DONE) return std::optional<std::int64_t>();
+    if (rc == SQLITE_DONE) return std::optional<std::vector<std::byte>>();
     if (rc != SQLITE_ROW) return cache_errc::storage_failed;
-    auto plain = open_locked("time", bytes_of(name), get.column_blob(0));
+    auto plain = open_locked(label, bytes_of(name), get.column_blob(0));
     if (!plain) return plain.error();
-    if (plain->size() != 8) return cache_errc::corrupt;
+    return std::optional<std::vector<std::byte>>(std::move(*plain));
+}
+
+Result<void> CredentialCache::put_time_locked(const char* name, std::int64_t t) {
+    std::array<std::byte, 8> plain{};
+    for (int i = 0; i < 8; ++i) plain[i] = static_cast<std::byte>((static_cast<std::uint64_t>(t) >> (8 * i)) & 0xFF);
+    return put_meta_locked("time", name, plain);
+}
+
+Result<std::optional<std::int64_t>> CredentialCache::get_time_locked(const char* name) {
+    auto plain = get_meta_locked("time", name);
+    if (!plain) return plain.error();
+    if (!*plain) return std::optional<std::int64_t>();
+    if ((*plain)->size() != 8) return cache_errc::corrupt;
     std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>((*plain)[i]) << (8 * i);
+    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>((**plain)[i]) << (8 * i);
     return std::optional<std::int64_t>(static_cast<std::int64_t>(v));
 }
 
 Result<void> CredentialCache::put_state(std::string_view name, std::span<const std::byte> value) {
     std::lock_guard lock(mutex_);
-    const std::string key = "state:" + std::string(name);
-    auto sealed = seal_locked("state", bytes_of(key), value);
-    if (!sealed) return sealed.error();
-    Stmt put(db_->handle(), "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)");
-    put.bind(1, std::string_view(key)).bind_blob(2, *sealed);
-    if (put.step() != SQLITE_DONE) return cache_errc::storage_failed;
-    return {};
+    return put_meta_locked("state", "state:" + std::string(name), value);
 }
 
 Result<std::optional<std::vector<std::byte>>> CredentialCache::get_state(std::string_view name) {
     std::lock_guard lock(mutex_);
-    const std::string key = "state:" + std::string(name);
-    Stmt get(db_->handle(), "SELECT value FROM meta WHERE name = ?1");
-    get.bind(1, std::string_view(key));
-    const int rc = get.step();
-    if (rc == SQLITE_DONE) return std::optional<std::vector<std::byte>>();
-    if (rc != SQLITE_ROW) return cache_errc::storage_failed;
-    auto plain = open_locked("state", bytes_of(key), get.column_blob(0));
-    if (!plain) return plain.error();
-    return std::optional<std::vector<std::byte>>(std::move(*plain));
+    return get_meta_locked("state", "state:" + std::string(name));
 }
 
 Result<std::vector<Handle>> CredentialCache::find_locked(int kind, std::string_view tag, std::size_t limit) {

@@ -249,6 +249,9 @@ private:
                                                std::span<const std::byte> plaintext) const;
     Result<std::vector<std::byte>> open_locked(std::string_view label, std::span<const std::byte> handle,
                                                std::span<const std::byte> sealed) const;
+    // A meta row `name` sealed under `label` (the AAD binds both), and reading it back.
+    Result<void> put_meta_locked(std::string_view label, std::string_view name, std::span<const std::byte> plain);
+    Result<std::optional<std::vector<std::byte>>> get_meta_locked(std::string_view label, std::string_view name);
     Result<void> put_time_locked(const char* name, std::int64_t t);
     Result<std::optional<std::int64_t>> get_time_locked(const char* name);
     Result<std::vector<std::vector<std::byte>>> find_locked(int kind, std::string_view tag, std::size_t limit);

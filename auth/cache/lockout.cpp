@@ -111,10 +111,11 @@ Lockout::Decision Lockout::record_failure(std::string_view user_key, std::string
     return source_decision_locked(source, now);
 }
 
-void Lockout::record_success(std::string_view user_key, std::string_view source, TimePoint now) {
+bool Lockout::record_success(std::string_view user_key, std::string_view source, TimePoint now) {
     std::lock_guard lock(mutex_);
     if (!source.empty()) sources_.erase(std::string(source));
-    if (!user_key.empty() && user_decision_locked(user_key, now).allowed()) users_.erase(std::string(user_key));
+    if (user_key.empty() || !user_decision_locked(user_key, now).allowed()) return false;
+    return users_.erase(std::string(user_key)) > 0;
 }
 
 bool Lockout::unlock(std::string_view user_key) {

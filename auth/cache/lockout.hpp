@@ -73,8 +73,9 @@ public:
     Decision check(std::string_view user_key, std::string_view source, TimePoint now) const;
     // Counts a failed attempt (user_key empty: it named no user) and returns check() after it.
     Decision record_failure(std::string_view user_key, std::string_view source, TimePoint now);
-    // Clears the source's delay and, unless locked, the user's failures.
-    void record_success(std::string_view user_key, std::string_view source, TimePoint now);
+    // Clears the source's delay and, unless locked, the user's failures. True when the user
+    // had failures that are now gone (the caller saves the kept state then).
+    bool record_success(std::string_view user_key, std::string_view source, TimePoint now);
     // An administrator's unlock (printgatectl). False when the key was not tracked.
     bool unlock(std::string_view user_key);
     // Users locked at `now`, for printgatectl and the status page.

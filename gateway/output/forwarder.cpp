@@ -829,7 +829,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::waits(Worker& w, const spool::Job
             t.to = JobState::held;
             t.route = "";
             t.in_doubt = false;
-            t.reason = "job-hold-until-specified";
+            t.reason = spool::kHeldReason;
             t.message = message;
             t.held_by = "printer_unreachable";
             t.event = "job_held";

@@ -16,11 +16,11 @@ namespace pg::service {
 
 namespace asio = boost::asio;
 using spool::JobState;
+using spool::kHeldReason;
 
 namespace {
 
 constexpr std::string_view kPrefix = "server:";
-constexpr const char* kHeldReason = "job-hold-until-specified";
 
 // job-hold-until asked for at creation (kept in the job's attributes).
 bool client_holds(const spool::JobMeta& m) {

@@ -286,7 +286,7 @@ asio::awaitable<void> IppService::hold_job(Exchange& ex) {
     t.from = {spool::JobState::pending};
     t.to = spool::JobState::held;
     t.route = "";
-    t.reason = "job-hold-until-specified";
+    t.reason = spool::kHeldReason;
     t.message = "held by its owner";
     t.event = "job_held";
     co_await apply(ex, rec->id, t, "the job is already being printed or is finished");

@@ -8,9 +8,9 @@
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/json.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 #include <openssl/crypto.h>
 
 #include "gateway/net/async.hpp"
@@ -172,10 +172,9 @@ bool LoginService::restore_lockout() {
         back.push_back(std::move(uf));
     }
     lockout_.restore(back, steady_now);
-    const auto locked = lockout_.locked_users(steady_now);
     if (!back.empty())
         log_.info({.event = "login_lockout"}, "kept login failures restored: {} user(s), {} locked out",
-                  lockout_.user_failures(steady_now).size(), locked.size());
+                  lockout_.user_failures(steady_now).size(), lockout_.locked_users(steady_now).size());
     return true;
 }
 
@@ -284,7 +283,8 @@ asio::awaitable<std::optional<LoginResult>> LoginService::try_online(const Login
             log_.warn({.event = "login_cache_failed", .method = method, .source = source, .user = user.name},
                       "the online login of {} was not cached for offline use: {}", log::escape(user.name),
                       recorded.error().message());
-        lockout_.record_success("u:" + user.id, source, clocks_.steady());
+        // Earlier failures of this user, kept on disk, go too.
+        if (lockout_.record_success("u:" + user.id, source, clocks_.steady())) co_await save_lockout();
         ++counters_.online_ok;
         log_.info({.event = "login_ok", .method = method, .source = source, .user = user.name},
                   "{} logged in at {} with {} (verified by the server)", log::escape(user.name), log::escape(source),
@@ -343,11 +343,7 @@ asio::awaitable<LoginResult> LoginService::offline(const LoginRequest& req, cons
         co_return refuse(req, source, "locked", true);
     }
     if (v.ok()) {
-        const auto failing = lockout_.user_failures(now);
-        const bool had_failures = std::any_of(failing.begin(), failing.end(),
-                                              [&](const auto& f) { return f.key == v.lockout_key; });
-        lockout_.record_success(v.lockout_key, source, now);
-        if (had_failures) co_await save_lockout();
+        if (lockout_.record_success(v.lockout_key, source, now)) co_await save_lockout();
         ++counters_.offline_ok;
         const std::string name = v.user->name;
         log_.info({.event = "login_ok", .reason = "offline", .method = method, .source = source, .user = name},

@@ -30,6 +30,8 @@ enum class JobState : int {
 
 // IPP job-state keyword: "pending-held", "pending", "processing", ...
 std::string_view ipp_name(JobState s);
+// The job-state-reasons keyword every transition to held records (a job kept for release).
+inline constexpr const char* kHeldReason = "job-hold-until-specified";
 std::optional<JobState> state_from_int(int v);
 // RFC 8011 §5.3.7 enum value (3 pending, 4 pending-held, 5 processing, 7 canceled, 8 aborted, 9 completed).
 int ipp_enum(JobState s);

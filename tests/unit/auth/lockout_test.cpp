@@ -29,7 +29,7 @@ TEST_CASE("10 failures in 15 minutes lock the user; the 11th attempt, right or w
     // The 11th attempt, with the right password: the caller checks before trusting verify.
     const auto d = l.check("u:alice", "term-10", t0 + 10min);
     CHECK(d.kind == Kind::locked);
-    l.record_success("u:alice", "term-10", t0 + 10min);  // must not unlock a locked user
+    CHECK_FALSE(l.record_success("u:alice", "term-10", t0 + 10min));  // must not unlock a locked user
     CHECK(l.check("u:alice", "term-10", t0 + 10min).kind == Kind::locked);
     // Other users are unaffected.
     CHECK(l.check("u:bob", "term-10", t0 + 10min).allowed());
@@ -53,7 +53,9 @@ TEST_CASE("failures spread wider than the window never lock", "[lockout]") {
     for (int i = 0; i < 30; ++i) CHECK(l.record_failure("u:alice", "", t0 + i * 2min).allowed());
     // A success clears the count.
     for (int i = 0; i < 9; ++i) l.record_failure("u:bob", "", t0 + i * 1s);
-    l.record_success("u:bob", "", t0 + 10s);
+    CHECK(l.record_success("u:bob", "", t0 + 10s));  // true: bob had failures, now cleared
+    CHECK_FALSE(l.record_success("u:bob", "", t0 + 10s));
+    CHECK_FALSE(l.record_success("u:carol", "", t0 + 10s));  // never failed
     CHECK(l.record_failure("u:bob", "", t0 + 11s).allowed());
 }
 
@@ -81,7 +83,7 @@ TEST_CASE("a burst from one source is throttled there, not elsewhere, and locks 
     CHECK(l.tracked_users() == 0);
 
     // A success from term-A resets its delay.
-    l.record_success("u:alice", "term-A", t0 + 700s);
+    CHECK_FALSE(l.record_success("u:alice", "term-A", t0 + 700s));  // alice had no failure of her own
     CHECK(l.check("", "term-A", t0 + 700s).allowed());
     CHECK(l.record_failure("", "term-A", t0 + 700s).allowed());
 
