@@ -560,8 +560,13 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                     }
                     source = &*converted;
                 }
+                // A spooled document goes with its size (one Content-Length body: a cut
+                // send is aborted at the printer, see ipp_client.hpp); a converted one
+                // has no size before its end and goes chunked.
+                std::optional<std::uint64_t> known_size;
+                if (!converted) known_size = parts[index].size;
                 caller.request_id = next_id();
-                auto pj = co_await client.call(ipp::client::print_job(caller, ticket), source);
+                auto pj = co_await client.call(ipp::client::print_job(caller, ticket), source, known_size);
                 if (converted) {
                     // Its own failure (gs exit, deadline) counts; a stop by finish() after
                     // the printer went away does not.

@@ -123,6 +123,16 @@ struct IppClient::Impl {
                                   false};
         }
         lowest().socket().set_option(tcp::no_delay(true));
+        // Linger 0 s: close() and the process dying reset the connection (see the
+        // header: a reset inside the body aborts the job at the receiver, a FIN does not).
+        boost::system::error_code lec;
+        lowest().socket().set_option(asio::socket_base::linger(true, 0), lec);
+        if (lec) {
+            reset();
+            co_return ClientError{"cannot set SO_LINGER on the connection to " + target->authority + ": " +
+                                      lec.message(),
+                                  false};
+        }
         if (secure) {
             if (!is_ip_literal(target->host)) SSL_set_tlsext_host_name(secure->native_handle(), target->host.c_str());
             if (verify_host) secure->set_verify_callback(asio::ssl::host_name_verification(target->host));
@@ -140,18 +150,19 @@ struct IppClient::Impl {
     }
 
     template <class Stream>
-    asio::awaitable<boost::system::result<ipp::Message, ClientError>> exchange(Stream& s,
-                                                                                const std::vector<std::byte>& section,
-                                                                                net::BodySource* document,
-                                                                                bool& response_started) {
+    asio::awaitable<boost::system::result<ipp::Message, ClientError>> exchange(
+        Stream& s, const std::vector<std::byte>& section, net::BodySource* document,
+        std::optional<std::uint64_t> document_size, bool& response_started) {
         using Result = boost::system::result<ipp::Message, ClientError>;
         http::request<http::buffer_body> req{http::verb::post, target->path, 11};
         req.set(http::field::host, target->authority);
         req.set(http::field::content_type, "application/ipp");
         req.set(http::field::user_agent, "printgate");
         req.keep_alive(true);
-        if (document) req.chunked(true);
-        else req.content_length(section.size());
+        const bool sized = document && document_size;
+        if (!document) req.content_length(section.size());
+        else if (sized) req.content_length(section.size() + *document_size);
+        else req.chunked(true);
         http::request_serializer<http::buffer_body> sr{req};
         auto write = [&](const void* data, std::size_t n, bool more) -> asio::awaitable<boost::system::error_code> {
             req.body().data = const_cast<void*>(data);
@@ -163,14 +174,35 @@ struct IppClient::Impl {
             if (ec == http::error::need_buffer) ec = {};
             co_return ec;
         };
-        if (auto ec = co_await write(section.data(), section.size(), document != nullptr))
-            co_return Result(ClientError{"sending the request failed: " + ec.message(), true});
+        // Content-Length: `left` counts the body's bytes not yet written; the last one
+        // is held back (`last`) until the document has ended, so a document longer
+        // than announced never completes the body at the receiver.
+        std::uint64_t left = sized ? section.size() + *document_size : 0;
+        std::optional<std::byte> last;
+        auto put = [&](const std::byte* data, std::size_t n) -> asio::awaitable<boost::system::error_code> {
+            left -= n;
+            if (n > 0 && left == 0) last = data[--n];
+            if (n == 0) co_return boost::system::error_code{};
+            co_return co_await write(data, n, true);
+        };
+        boost::system::error_code sent;
+        if (sized) sent = co_await put(section.data(), section.size());
+        else sent = co_await write(section.data(), section.size(), document != nullptr);
+        if (sent) co_return Result(ClientError{"sending the request failed: " + sent.message(), true});
         if (document) {
             for (;;) {
                 auto chunk = co_await document->next();
                 if (!chunk) co_return Result(ClientError{"reading the document failed: " + chunk.error().message(), true});
                 if (chunk->empty()) break;
-                if (auto ec = co_await write(chunk->data(), chunk->size(), true))
+                if (sized && chunk->size() > left)
+                    co_return Result(ClientError{"the document is longer than its announced size", true});
+                if (sized) sent = co_await put(chunk->data(), chunk->size());
+                else sent = co_await write(chunk->data(), chunk->size(), true);
+                if (sent) co_return Result(ClientError{"sending the document failed: " + sent.message(), true});
+            }
+            if (sized && !last) co_return Result(ClientError{"the document is shorter than its announced size", true});
+            if (last) {
+                if (auto ec = co_await write(&*last, 1, true))
                     co_return Result(ClientError{"sending the document failed: " + ec.message(), true});
             }
             if (auto ec = co_await write(nullptr, 0, false))
@@ -219,9 +251,9 @@ IppClient::~IppClient() { impl_->reset(); }
 
 void IppClient::close() { impl_->reset(); }
 
-asio::awaitable<boost::system::result<ipp::Message, ClientError>> IppClient::call(const ipp::Message& request,
-                                                                                  net::BodySource* document) {
-    using Result = boost::system::result<ipp::Message, ClientError>;
+asio::awaitable<IppClient::CallResult> IppClient::call(const ipp::Message& request, net::BodySource* document,
+                                                       std::optional<std::uint64_t> document_size) {
+    using Result = CallResult;
     if (!impl_->target || (impl_->target->scheme != "ipp" && impl_->target->scheme != "ipps"))
         co_return Result(ClientError{"not an ipp:// or ipps:// URI", false});
     auto section = ipp::encode(request);
@@ -236,8 +268,8 @@ asio::awaitable<boost::system::result<ipp::Message, ClientError>> IppClient::cal
         bool started = false;
         Result r(ClientError{});
         // Separate statements: GCC 12 mishandles co_await inside a conditional expression.
-        if (impl_->secure) r = co_await impl_->exchange(*impl_->secure, *section, document, started);
-        else r = co_await impl_->exchange(*impl_->plain, *section, document, started);
+        if (impl_->secure) r = co_await impl_->exchange(*impl_->secure, *section, document, document_size, started);
+        else r = co_await impl_->exchange(*impl_->plain, *section, document, document_size, started);
         if (r) co_return r;
         impl_->reset();
         if (!reused || started || document) co_return r;

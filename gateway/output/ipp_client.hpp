@@ -3,9 +3,20 @@
 //
 // Owns: one HTTP/1.1 connection (plain or TLS) to a printer, kept alive across
 // requests and reopened once when the printer closed it; sending an encoded IPP
-// request with or without a streamed document (chunked encoding); reading and
+// request with or without a streamed document (one Content-Length body when the
+// document's size is known, chunked encoding when it is not); reading and
 // decoding the IPP response (bounded). Must not: retry, back off or touch job
 // states (forwarder.cpp decides), or log.
+//
+// A cut send must end as an abort at the receiver, never as a shorter job it
+// completes (docs/job-states.md, "The delivery record and fencing"). ippeveprinter
+// (CUPS 2.4.2) completes a job with what it read when the body ends with a FIN, or
+// with a reset between two chunks; it aborts it when the connection is reset
+// inside the body. So the socket lingers 0 s (every close, and the process dying, sends
+// RST, never FIN), and a document of known size goes in one Content-Length body,
+// where any cut falls inside it. Its last byte leaves only once the document has
+// ended at the announced size: a source that is longer or shorter fails the call
+// and the reset cuts the body.
 //
 // Runs on the gateway's I/O thread. Deadlines: connect and TLS handshake 15 s,
 // each write and the response 60 s.
@@ -56,10 +67,17 @@ public:
 
     const std::string& uri() const { return uri_; }
 
-    // Sends `request` (and `document`, streamed as the body after the attribute
-    // section, when not null) and returns the decoded response.
-    boost::asio::awaitable<boost::system::result<ipp::Message, ClientError>> call(const ipp::Message& request,
-                                                                                  net::BodySource* document = nullptr);
+    using CallResult = boost::system::result<ipp::Message, ClientError>;
+
+    // Sends `request` without a document and returns the decoded response.
+    boost::asio::awaitable<CallResult> call(const ipp::Message& request) { return call(request, nullptr, std::nullopt); }
+    // Sends `request` and `document` (when not null), streamed as the body after the
+    // attribute section, and returns the decoded response. `document_size`: the exact
+    // number of bytes `document` yields, when known (Content-Length); nullopt sends it
+    // chunked. A document that yields more or fewer bytes fails the call (connected,
+    // the connection reset before the body was complete).
+    boost::asio::awaitable<CallResult> call(const ipp::Message& request, net::BodySource* document,
+                                            std::optional<std::uint64_t> document_size);
     // Closes the connection; a call in flight fails. Any thread of the executor.
     void close();
 

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import Daemon, send_raw, wait_until
-from test_forwarding import ipptool, print_named, queue_uri, sha
+from test_forwarding import ipptool, print_named, queue_uri, sha, wait_state
 from test_standin import Standin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -379,6 +379,78 @@ def test_reconciliation_finds_a_job_whose_acknowledgement_was_lost(tmp_root, sta
     assert re.search(r"EVENT=job_reconciled .*: not sent again", d.log_text())
     got = [x["sha256"] for x in documents(standin)]
     assert got == [sha(body)]
+    d.stop()
+
+
+def big_pdf(docs, tag, size):
+    """A PDF of `size` bytes: pdf()'s page, random bytes in a comment, and its trailer
+    again at the end, where PDF readers (the queue's pdfinfo) look for it."""
+    head = pdf(docs, tag)
+    xref = re.findall(rb"startxref\s+(\d+)", head)[-1]
+    tail = b"\nstartxref\n" + xref + b"\n%%EOF\n"
+    return head + b"%" + os.urandom(size - len(head) - 1 - len(tail)) + tail
+
+
+def server_jobs(s, title):
+    """[(job-id, job-state)] of the server queue's jobs named `title`, finished ones
+    included (ippeveprinter lists them for a minute), from Get-Jobs which-jobs=all."""
+    out = ipptool(s.lines["queue"], os.path.join(HERE, "ipp", "pg-get-all-jobs.test"), "-v")
+
+    def values(attr):
+        return [l.split(" = ", 1)[1] for l in out.splitlines() if l.strip().startswith(attr + " (")]
+    return [(int(i), st) for i, name, st in zip(values("job-id"), values("job-name"), values("job-state"))
+            if name == title]
+
+
+def test_sigkill_mid_document_leaves_an_aborted_job_not_a_truncated_copy(tmp_root, standin, docs):
+    """printgated is killed with SIGKILL while a 128 MiB document is on the wire to the
+    server queue. The cut must end as an aborted job there (the connection is reset
+    inside a Content-Length body), never as a truncated job the queue completes and
+    prints; after the restart reconciliation passes over the aborted job and sends the
+    job again. The queue ends with exactly one completed copy, byte-exact."""
+    title = "Cut mid-document"
+    body = big_pdf(docs, "cut", 128 << 20)
+    path = os.path.join(tmp_root, "big.pdf")
+    with open(path, "wb") as f:
+        f.write(body)
+    spool = os.path.join(standin.state, "ippeveprinter", "spool")
+    before = set(os.listdir(spool))
+
+    def arriving():
+        """Bytes of the document in the queue's spool file (ippeveprinter writes what it
+        receives there): the send is under way."""
+        for name in set(os.listdir(spool)) - before:
+            try:
+                if os.path.getsize(os.path.join(spool, name)) > 0:
+                    return True
+            except FileNotFoundError:
+                pass
+        return False
+
+    def settled():
+        states = [st for _, st in server_jobs(standin, title)]
+        return states and all(st in ("completed", "aborted", "canceled") for st in states)
+
+    d = Daemon(tmp_root, config(standin))
+    d.start()
+    job_id = print_named(d, "office", path, owner="alice", title=title)
+    wait_until(arriving, timeout=60, what="the document arriving at the server queue")
+    d.kill9()
+    wait_until(settled, timeout=60, what="the cut job settled at the server queue")
+    after_kill = server_jobs(standin, title)
+    d.start()
+    wait_state(d, job_id, "completed", timeout=180)
+    wait_until(settled, timeout=120, what="the server queue done with the job")
+    states = [st for _, st in server_jobs(standin, title)]
+    kept = [x for x in documents(standin) if x["title"] == title]
+    log = d.log_text()
+    reconciled = [l for l in log.splitlines() if "EVENT=job_reconciled" in l and f"JOB_ID={job_id} " in l]
+    print(f"server queue after the kill: {after_kill}; at the end: {states}; kept: "
+          f"{[(x['size'], x['sha256'] == sha(body)) for x in kept]} of {len(body)} bytes; {reconciled}")
+    assert states.count("aborted") == 1, states
+    assert states.count("completed") == 1 and len(states) == 2, states
+    assert [x["sha256"] for x in kept] == [sha(body)]
+    assert re.search(rf"EVENT=job_reconciled .*job {job_id} is not at .*: sending it again", log)
     d.stop()
 
 

@@ -22,31 +22,16 @@
 #include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
 
+#include "tests/unit/gateway/memory_body.hpp"
+
 namespace asio = boost::asio;
 using pg::output::ConvertLimits;
 using pg::output::ConvertOptions;
 using pg::output::Converter;
+using pg::test::MemoryBody;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A document in memory, given out `chunk` bytes at a time.
-class MemoryBody final : public pg::net::BodySource {
-public:
-    MemoryBody(std::string data, std::size_t chunk) : data_(std::move(data)), chunk_(chunk) {}
-    asio::awaitable<boost::system::result<std::span<const std::byte>>> next() override {
-        const std::size_t n = std::min(chunk_, data_.size() - pos_);
-        auto out = std::as_bytes(std::span(data_.data() + pos_, n));
-        pos_ += n;
-        co_return out;
-    }
-    std::size_t size() const { return data_.size(); }
-
-private:
-    std::string data_;
-    std::size_t chunk_;
-    std::size_t pos_ = 0;
-};
 
 // A one-page PDF with a line of text, its xref offsets computed.
 std::string tiny_pdf() {
