@@ -198,17 +198,15 @@ def run_logins(port, keys, method, conc, users, mod, want_offline):
         t.start()
     for t in threads:
         t.join(timeout=600)
+    where = ""
     if lat:  # where the slowest sample fell: a first-call cost or a periodic stall?
         k = max(range(len(lat)), key=lambda j: lat[j])
-        lat_where[0] = (f"slowest: sample {k + 1} of {len(lat)}, {started[k] - min(started):.2f} s into the run "
-                       f"(CLOCK_MONOTONIC {started[k]:.3f})")
-    return lat, errors
+        where = (f"slowest: sample {k + 1} of {len(lat)}, {started[k] - min(started):.2f} s into the run "
+                 f"(CLOCK_MONOTONIC {started[k]:.3f})")
+    return lat, errors, where
 
 
-lat_where = [""]
-
-
-def report(label, lat, errors, target_ms=None):
+def report(label, lat, errors, target_ms=None, where=""):
     if not lat:
         print(f"{label}: no successful login; errors {errors[:3]}")
         return
@@ -217,9 +215,8 @@ def report(label, lat, errors, target_ms=None):
             f"max={max(ms):.1f} ms mean={statistics.mean(ms):.1f} ms errors={len(errors)}")
     if target_ms:
         line += f" (target p99 < {target_ms} ms: {'meets' if percentile(ms, 99) < target_ms else 'BELOW'})"
-    if lat_where[0]:
-        line += f"; {lat_where[0]}"
-        lat_where[0] = ""
+    if where:
+        line += f"; {where}"
     print(line, flush=True)
 
 
@@ -296,8 +293,8 @@ limits:
         wait_for(lambda: status()["upstream"]["state"] == "offline", 60, "upstream offline")
         for method in ("pin", "card", "password"):
             for conc in (1, 2):
-                lat, errors = run_logins(port, keys, method, conc, users, mod, True)
-                report(f"offline {method:8s} c={conc}", lat, errors, target_ms=250)
+                lat, errors, where = run_logins(port, keys, method, conc, users, mod, True)
+                report(f"offline {method:8s} c={conc}", lat, errors, target_ms=250, where=where)
         # The burst: 100 threads, connected first, released together.
         barrier = threading.Barrier(USERS)
         lat, errors = [], []
@@ -326,8 +323,8 @@ limits:
         wait_for(lambda: status()["upstream"]["state"] == "online", 120, "upstream online again")
         for method in ("pin", "card", "password"):
             for conc in (1, 2):
-                lat, errors = run_logins(port, keys, method, conc, users, mod, False)
-                report(f"online  {method:8s} c={conc}", lat, errors)
+                lat, errors, where = run_logins(port, keys, method, conc, users, mod, False)
+                report(f"online  {method:8s} c={conc}", lat, errors, where=where)
 
         # Release to first byte.
         api = Api(port, keys[0])
