@@ -6,9 +6,9 @@
 # (its docstring says exactly what is measured); this script checks the tools, copies
 # the binaries and cleans up. Not a pass/fail test: targets are printed beside figures.
 #
-# Usage: bench/login.sh     (~3-6 min on 2 cores; needs build/printgated, build/printgatectl,
+# Usage: bench/login.sh     (~6-10 min on 2 cores; needs build/printgated, build/printgatectl,
 #                            python3, openssl, argon2)
-# Environment: USERS=100 ROUNDS=20 PRINTGATED=... PRINTGATECTL=... KEEP=0 TMPDIR=/tmp
+# Environment: USERS=100 PASSES=5 ROUNDS=20 PRINTGATED=... PRINTGATECTL=... KEEP=0 TMPDIR=/tmp
 set -euo pipefail
 export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
