@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -202,6 +203,18 @@ struct World {
     }
 
     void go_offline() { monitor->drill(std::chrono::hours(1)); }
+
+    // alice logs in online with her password, then, offline, `n` wrong passwords come
+    // for her from as many terminals (so no terminal is throttled).
+    void alice_fails_offline(int n) {
+        server_knows_alice();
+        REQUIRE(attempt(auth::LoginMethod::password, kPassword, "terminal:t0", "alice").ok());
+        go_offline();
+        for (int i = 0; i < n; ++i)
+            CHECK(attempt(auth::LoginMethod::password, "wrong-" + std::to_string(i), "terminal:x" + std::to_string(i),
+                          "alice")
+                      .status == LoginStatus::refused);
+    }
 
     // The server accepts alice's PIN, card and password; nothing else.
     void server_knows_alice() {
@@ -417,14 +430,7 @@ TEST_CASE("login: a transport failure or an offline monitor falls back to the ca
 
 TEST_CASE("login: a user locks out after max_failures; the right secret is refused then", "[login]") {
     World w;
-    w.server_knows_alice();
-    REQUIRE(w.attempt(auth::LoginMethod::password, kPassword, "terminal:t0", "alice").ok());
-    w.go_offline();
-    // 10 wrong passwords from different terminals (so no terminal is throttled).
-    for (int i = 0; i < 10; ++i)
-        CHECK(w.attempt(auth::LoginMethod::password, "wrong-" + std::to_string(i), "terminal:x" + std::to_string(i),
-                        "alice")
-                  .status == LoginStatus::refused);
+    w.alice_fails_offline(10);
     const LoginResult locked = w.attempt(auth::LoginMethod::password, kPassword, "terminal:y", "alice");
     CHECK(locked.status == LoginStatus::refused);
     CHECK(w.login->counters().lockouts >= 1);
@@ -433,6 +439,47 @@ TEST_CASE("login: a user locks out after max_failures; the right secret is refus
     w.steady += 16min;
     CHECK(w.attempt(auth::LoginMethod::password, kPassword, "terminal:z", "alice").ok());
     w.expect_log({"EVENT=login_lockout REASON=max_failures", "EVENT=login_lockout REASON=locked METHOD=password SOURCE=terminal:y", "user id u-1001"});
+}
+
+TEST_CASE("login: kept failures survive a restart; an unreadable kept state starts empty, said in the log", "[login]") {
+    World w;
+    w.alice_fails_offline(10);
+    REQUIRE(w.lockout.locked_users(w.steady).size() == 1);
+    pg::service::LoginService::Clocks clocks{[&w] { return w.wall; }, [&w] { return w.steady; }};
+
+    // A restart: a new lockout and login service over the same cache get the lock back.
+    auth::Lockout again;
+    pg::service::LoginService restarted(w.pool, *w.monitor, *w.cache, again, w.log, 2, clocks);
+    CHECK(restarted.restore_lockout());
+    CHECK(again.locked_users(w.steady).size() == 1);
+    w.expect_log({"kept login failures restored: 1 user(s), 1 locked out"});
+
+    SECTION("sealed, but not what the login service writes") {
+        const std::string junk = R"({"v":1,"users":"not a list"})";
+        REQUIRE(w.cache->put_state("lockout", std::as_bytes(std::span(junk.data(), junk.size()))).has_value());
+        auth::Lockout fresh;
+        pg::service::LoginService s(w.pool, *w.monitor, *w.cache, fresh, w.log, 2, clocks);
+        CHECK_FALSE(s.restore_lockout());
+        CHECK(fresh.locked_users(w.steady).empty());
+        w.expect_log({"the kept login failures are not readable; lockouts start empty"});
+    }
+    SECTION("tampered with at rest: the seal does not open") {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2((w.dir / "credentials.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        char* err = nullptr;
+        const int rc = sqlite3_exec(db, "UPDATE meta SET value = zeroblob(64) WHERE name = 'state:lockout'", nullptr,
+                                    nullptr, &err);
+        CHECK(rc == SQLITE_OK);
+        CHECK(sqlite3_changes(db) == 1);
+        sqlite3_free(err);
+        sqlite3_close_v2(db);
+        auth::Lockout fresh;
+        pg::service::LoginService s(w.pool, *w.monitor, *w.cache, fresh, w.log, 2, clocks);
+        CHECK_FALSE(s.restore_lockout());
+        CHECK(fresh.locked_users(w.steady).empty());
+        w.expect_log({"the kept login failures cannot be read"});
+    }
 }
 
 TEST_CASE("login: wrong PINs from one terminal slow that terminal only", "[login]") {
