@@ -172,3 +172,59 @@ def test_kill_after_commit_leaves_a_job_in_doubt_that_is_reconciled(tmp_root, st
     wait_until(lambda: len([x for x in documents(standin) if x["sha256"] == sha(body)]) == 2,
                what="both copies at the server queue")
     d.stop()
+
+
+def test_stalled_server_queue_abandons_and_the_client_sees_nothing(tmp_root, standin, docs):
+    """The server queue accepts the connection and never reads: the buffer fills, the
+    cut-through is abandoned after its 2 s stall limit, and the client's job is stored
+    and acknowledged as usual."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        uri = f"ipp://127.0.0.1:{silent.getsockname()[1]}/ipp/print/silent"
+        d = Daemon(tmp_root, config(standin, server_queue=uri)).start()
+        body = big_pdf(docs, "stall", 24 * MIB)
+        assert send_raw(port(d, "raw"), body, timeout=30)
+        job = max(j["id"] for j in d.jobs())
+        abandoned = events(d, job, "cut_through_abandoned")
+        assert len(abandoned) == 1, abandoned
+        assert "took no data" in abandoned[0] or "timed out" in abandoned[0], abandoned
+        assert d.cat(job).stdout == body
+        d.stop()
+    finally:
+        silent.close()
+
+
+def test_shutdown_mid_cut_through_resets_the_server_side(tmp_root, standin, docs):
+    """SIGTERM while a client is mid-job: after limits.shutdown_timeout the connection is
+    aborted, the job is discarded, the server queue's job is aborted (its body was cut
+    inside a chunk), and printgated exits 0."""
+    spool = os.path.join(standin.state, "ippeveprinter", "spool")
+    d = Daemon(tmp_root, config(standin)).start()
+    before = server_states(standin)
+    files = set(os.listdir(spool))
+    body = big_pdf(docs, "term", 24 * MIB)
+    s = socket.create_connection(("127.0.0.1", port(d, "raw")), timeout=60)
+    try:
+        s.sendall(body[:2 * CHUNK + MIB])
+        wait_until(lambda: any(os.path.getsize(os.path.join(spool, n)) > 0 for n in set(os.listdir(spool)) - files),
+                   timeout=60, what="bytes at the server queue")
+        assert d.stop(timeout=30) == 0
+        try:
+            s.sendall(body[2 * CHUNK + MIB:])
+            s.shutdown(socket.SHUT_WR)
+            clean = s.recv(1) == b""
+        except OSError:
+            clean = False
+        assert not clean
+    finally:
+        s.close()
+    wait_until(lambda: all(st in ("aborted", "canceled", "completed")
+                           for i, st in server_states(standin).items() if i not in before),
+               what="the server queue's job settled")
+    states = [st for i, st in server_states(standin).items() if i not in before]
+    assert states == ["aborted"], states
+    d.start()
+    assert d.jobs() == []
+    d.stop()
