@@ -100,8 +100,16 @@ log::Fields CutThrough::fields(std::string_view event) const {
 
 asio::awaitable<void> CutThrough::feed(std::span<const std::byte> data) {
     if (abandoned_ || data.empty()) co_return;
-    const auto deadline = std::chrono::steady_clock::now() + kStallLimit;
+    const auto since = std::chrono::steady_clock::now();
+    const auto deadline = since + kStallLimit;
+    struct Waited {
+        std::chrono::steady_clock::duration& total;
+        std::chrono::steady_clock::time_point since;
+        ~Waited() { total += std::chrono::steady_clock::now() - since; }
+    };
+    std::optional<Waited> waited;
     while (!abandoned_ && buffered_ > 0 && buffered_ + data.size() > kBufferBytes) {
+        if (!waited) waited.emplace(Waited{full_wait_, since});
         if (std::chrono::steady_clock::now() >= deadline) {
             abandon(fmt::format("the server queue took no data for {} ms", kStallLimit.count()), true);
             co_return;
@@ -160,8 +168,11 @@ asio::awaitable<void> CutThrough::complete(const spool::JobRecord& job) {
         std::_Exit(137);
     }
     if (remote_id_) {
-        gw_.log().info(fields("job_forwarded"), "job {} forwarded cut-through to {} as job {}, {} bytes", job.id,
-                       log::escape(route_), *remote_id_, job.size);
+        gw_.log().info(fields("job_forwarded"),
+                       "job {} forwarded cut-through to {} as job {}, {} bytes (the intake waited {} ms for the "
+                       "server queue)",
+                       job.id, log::escape(route_), *remote_id_, job.size,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(full_wait_).count());
         co_await gw_.forwarder().cut_through_acknowledged(job, route_, *remote_id_);
     } else {
         const std::string why = "cut-through: " + (error_.empty() ? std::string("the send was cut") : error_);

@@ -112,6 +112,7 @@ private:
     std::size_t buffered_ = 0;       // bytes in blocks_
     bool lent_ = false;              // blocks_.front() is lent to the client
     std::uint64_t fed_ = 0;
+    std::chrono::steady_clock::duration full_wait_{};  // the intake waited for room in the buffer
     bool started_ = false;
     bool input_ended_ = false;
     bool committing_ = false;        // prepare_commit said yes: complete() follows
