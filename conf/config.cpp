@@ -795,10 +795,10 @@ constexpr std::array<std::string_view, 2> terminal_keys{"key_file", "description
 constexpr std::array<std::string_view, 3> release_keys{"session_idle", "printer_wait", "admins"};
 constexpr std::array<std::string_view, 7> queue_keys{"description", "mode",         "printer",    "auth",
                                                      "operators",   "server_queue", "on_recovery"};
-constexpr std::array<std::string_view, 13> upstream_keys{
+constexpr std::array<std::string_view, 14> upstream_keys{
     "url",           "credentials_file", "ca_file",         "pinned_cert",     "gateway_id",
     "probe_interval", "probe_timeout",   "fail_threshold",  "recover_threshold", "hold_down",
-    "request_timeout", "degraded_latency", "duplicate_window"};
+    "request_timeout", "degraded_latency", "duplicate_window", "cut_through"};
 constexpr std::array<std::string_view, 1> auth_keys{"users_file"};
 constexpr std::array<std::string_view, 1> lpd_keys{"admin_peers"};
 constexpr std::array<std::string_view, 10> printer_keys{"uri",         "formats",   "color",        "duplex",
@@ -1435,6 +1435,8 @@ private:
                 if (const Entry* e = find_entry(*sec, key))
                     if (auto d = duration(e->value, join_path("upstream", key), min, max)) *target = *d;
             }
+            if (const Entry* e = find_entry(*sec, "cut_through"))
+                if (auto v = boolean(e->value, "upstream.cut_through")) u.cut_through = *v;
             if (const Entry* e = find_entry(*sec, "fail_threshold"))
                 if (auto n = count(e->value, "upstream.fail_threshold", 1, 100)) u.fail_threshold = *n;
             if (const Entry* e = find_entry(*sec, "recover_threshold"))

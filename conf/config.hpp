@@ -213,6 +213,9 @@ struct UpstreamConfig {
     // A job whose owner and document hash equal a job forwarded or held within this window
     // is held as a likely duplicate (failover re-submissions); 0 = off.
     std::chrono::milliseconds duplicate_window{std::chrono::minutes(10)};
+    // Raw 9100 jobs of server queues go to the server queue while they arrive
+    // (docs/job-states.md, "Cut-through"); false = stored first, then forwarded.
+    bool cut_through = true;
 
     bool enabled() const { return !url.empty(); }
     friend bool operator==(const UpstreamConfig&, const UpstreamConfig&) = default;

@@ -2,6 +2,7 @@
 #include "gateway/net/raw_session.hpp"
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "gateway/app/gateway.hpp"
 #include "gateway/net/accept.hpp"
 #include "gateway/net/async.hpp"
+#include "gateway/output/cut_through.hpp"
 #include "gateway/service/intake.hpp"
 #include "protocols/pjl/pjl.hpp"
 
@@ -31,10 +33,17 @@ namespace {
 
 constexpr std::size_t kReadChunk = 256 * 1024;
 
+// The owner and title a PJL header at the head of the stream names.
+void apply_pjl(const pjl::HeaderScanner& scan, spool::JobMeta& meta) {
+    if (auto owner = scan.header().owner()) meta.user = std::string(*owner);
+    if (auto title = scan.header().title()) meta.name = std::string(*title);
+}
+
 struct Connection {
     explicit Connection(tcp::socket s) : socket(std::move(s)) {}
     tcp::socket socket;
     bool aborted = false;
+    std::shared_ptr<output::CutThrough> cut;  // the job goes to its server queue as it arrives
 
     // Abortive close: the peer sees a reset, never a clean end it could take
     // for "job accepted".
@@ -69,6 +78,7 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
 
     std::uint64_t conn_id = gw.register_connection([conn] {
         conn->aborted = true;
+        if (conn->cut) conn->cut->cut();
         conn->reset();
     });
     if (conn_id == 0) {
@@ -105,6 +115,16 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
     const log::Fields base{.queue = queue, .peer = peer, .proto = "raw"};
     log::Fields fields = base;
     fields.job_id = writer->id();
+    // A server queue's job may go to the server while it arrives (cut_through.hpp).
+    // Whatever ends this session before the commit abandons it (the route is given back).
+    conn->cut = output::CutThrough::begin(gw, queue, writer->id(), peer);
+    struct CloseCut {
+        std::shared_ptr<output::CutThrough>& cut;
+        ~CloseCut() {
+            if (cut) cut->close_session();
+        }
+    } close_cut{conn->cut};
+    auto& cut = conn->cut;
 
     // Uninitialised on purpose: zero-filling 256 KiB per connection cost ~10% CPU on small jobs.
     std::unique_ptr<std::byte[]> buf(new std::byte[kReadChunk]);
@@ -124,6 +144,14 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
         }
         auto [rec, n] = std::get<0>(r);
         if (n > 0 && !pjl_scan.is_done()) pjl_scan.feed(std::span<const std::byte>(buf.get(), n));
+        if (n > 0 && cut && cut->active()) {
+            const std::span<const std::byte> data(buf.get(), n);
+            co_await cut->feed(data);
+            if (!cut->started() && pjl_scan.is_done()) {
+                apply_pjl(pjl_scan, writer->meta());
+                cut->start(writer->meta());
+            }
+        }
         if (n > 0) {
             auto appended = co_await run_blocking(gw.pool(), [&writer, &buf, n = n] {
                 return writer->append(std::span<const std::byte>(buf.get(), n));
@@ -132,6 +160,7 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
                 log::Fields refused = fields;
                 refused.event = "job_refused";
                 gw.log().warn(refused, "job refused after {} bytes: {}", writer->size(), appended.error().message());
+                if (cut) cut->abandon("the job was refused here", false);
                 co_await run_blocking(gw.pool(), [&writer] { writer->discard(); });
                 conn->reset();
                 co_return;
@@ -165,13 +194,22 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
         gw.log().info(fields, "client dropped the connection without half-close; keeping what arrived");
 
     if (!pjl_scan.is_done()) pjl_scan.finish();
-    if (auto owner = pjl_scan.header().owner()) writer->meta().user = std::string(*owner);
-    if (auto title = pjl_scan.header().title()) writer->meta().name = std::string(*title);
-    auto committed = co_await service::finish_and_commit(gw, std::move(writer), fields);
+    apply_pjl(pjl_scan, writer->meta());
+    if (cut) {
+        cut->input_ended();
+        cut->start(writer->meta());  // when the PJL header took the whole document
+    }
+    std::function<void(spool::JobWriter&)> before_commit;
+    if (cut) before_commit = [&cut](spool::JobWriter& w) { cut->prepare_commit(w); };
+    auto committed = co_await service::finish_and_commit(gw, std::move(writer), fields, std::move(before_commit));
     if (!committed) {
+        if (cut) cut->abandon("the job was not committed", false);
         conn->reset();
         co_return;
     }
+    // Sent cut-through: the end of the body goes now, after the commit, and the
+    // server's answer is recorded before the client hears the job is safe.
+    if (cut && committed->state == spool::JobState::processing) co_await cut->complete(*committed);
     // Only now may the client learn the job is safe: close our side.
     conn->socket.shutdown(tcp::socket::shutdown_send, ec);
     conn->socket.close(ec);

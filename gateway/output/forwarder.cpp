@@ -101,26 +101,6 @@ std::vector<std::int32_t> remote_ids(const std::string& text) {
     return out;
 }
 
-// The job's ticket for `printer`: copies, sides, colour and media as the job asked
-// (JobMeta::attributes), narrowed by the printer's profile (job_options) and by
-// what the printer says it supports (a value it does not list is left out, so its
-// default applies rather than the job being refused).
-ipp::client::JobTicket ticket_of(const spool::JobRecord& job, const conf::PrinterProfile* profile,
-                                 const ipp::client::PrinterInfo& printer) {
-    ipp::client::JobTicket t;
-    t.job_name = job.meta.name;
-    t.document_name = job.meta.document_name;
-    const JobOptions o = job_options(profile, job.meta.attributes);
-    t.copies = o.copies;
-    auto listed = [](const std::vector<std::string>& supported, const std::string& v) {
-        return !v.empty() && (supported.empty() || std::find(supported.begin(), supported.end(), v) != supported.end());
-    };
-    if (listed(printer.sides, o.sides)) t.sides = o.sides;
-    if (listed(printer.color_modes, o.color_mode)) t.print_color_mode = o.color_mode;
-    if (listed(printer.media, o.media)) t.media = o.media;
-    return t;
-}
-
 // A document converted on its way (convert.hpp): Ghostscript starts on the first
 // next(), or earlier with prepare(), reading `part`. finish() must run before
 // `part` goes away.
@@ -201,6 +181,26 @@ void log_conversion(log::Logger& log, const spool::JobRecord& job, const Convert
 
 }  // namespace
 
+// The job's ticket for `printer`: copies, sides, colour and media as the job asked
+// (JobMeta::attributes), narrowed by the printer's profile (job_options) and by
+// what the printer says it supports (a value it does not list is left out, so its
+// default applies rather than the job being refused).
+ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::PrinterProfile* profile,
+                                  const ipp::client::PrinterInfo& printer) {
+    ipp::client::JobTicket t;
+    t.job_name = job.meta.name;
+    t.document_name = job.meta.document_name;
+    const JobOptions o = job_options(profile, job.meta.attributes);
+    t.copies = o.copies;
+    auto listed = [](const std::vector<std::string>& supported, const std::string& v) {
+        return !v.empty() && (supported.empty() || std::find(supported.begin(), supported.end(), v) != supported.end());
+    };
+    if (listed(printer.sides, o.sides)) t.sides = o.sides;
+    if (listed(printer.color_modes, o.color_mode)) t.print_color_mode = o.color_mode;
+    if (listed(printer.media, o.media)) t.media = o.media;
+    return t;
+}
+
 Forwarder::Forwarder(app::Gateway& gw)
     : gw_(gw),
       tls_verify_(asio::ssl::context::tls_client),
@@ -271,6 +271,53 @@ void Forwarder::stop() {
     }
 }
 
+spool::Transition Forwarder::handed_over(const std::string& remote_ids, std::string message) {
+    spool::Transition t;
+    t.from = {JobState::processing};
+    t.to = JobState::completed;
+    t.remote_id = remote_ids;
+    t.in_doubt = false;
+    t.reason = "job-completed-successfully";
+    t.message = std::move(message);
+    t.event = "job_done";
+    return t;
+}
+
+bool Forwarder::claim_cut_through(const std::string& route) {
+    if (stopping_ || cut_routes_.count(route) != 0) return false;
+    if (auto it = workers_.find(route); it != workers_.end() && it->second->status.busy()) return false;
+    bool waiting = false;
+    gw_.spool().for_each([&](const spool::JobRecord& j) {
+        if (j.delivery.route == route && (j.state == JobState::pending || j.state == JobState::processing))
+            waiting = true;
+    });
+    if (waiting) return false;
+    cut_routes_.insert(route);
+    return true;
+}
+
+void Forwarder::end_cut_through(const std::string& route) {
+    if (cut_routes_.erase(route) != 0) wake(route);
+}
+
+asio::awaitable<void> Forwarder::cut_through_acknowledged(const spool::JobRecord& job, const std::string& route,
+                                                          std::int32_t remote_id) {
+    spool::Transition t = handed_over(std::to_string(remote_id), fmt::format("sent to {} as job {} (cut-through)", route, remote_id));
+    auto acked = co_await change(job.id, std::move(t));
+    if (!acked) co_return;
+    ++server_forwards_;
+    Worker& w = worker(route);
+    w.status.reasons = {"none"};
+    w.status.message.clear();
+    w.failing_since.reset();
+}
+
+asio::awaitable<void> Forwarder::cut_through_failed(const spool::JobRecord& job, const std::string& route,
+                                                    const std::string& why) {
+    if (stopping_) co_return;  // processing and in doubt: the next start reconciles it
+    co_await waits(worker(route), job, "offline-report", why, true, "raw");
+}
+
 void Forwarder::pause(const std::string& queue) { paused_.insert(queue); }
 
 void Forwarder::resume(const std::string& queue) {
@@ -319,6 +366,7 @@ Forwarder::Destination Forwarder::resolve(const std::string& route) const {
 
 std::optional<spool::JobRecord> Forwarder::next_job(const std::string& route) const {
     std::optional<spool::JobRecord> best;
+    if (cut_routes_.count(route) != 0) return best;  // a cut-through sends on it now
     std::uint64_t best_id = 0;
     bool best_processing = false;
     gw_.spool().for_each([&](const spool::JobRecord& j) {
@@ -519,7 +567,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         }
         auto acked_ids = remote_ids(job.delivery.remote_id);
         for (std::size_t index = acked_ids.size(); index < parts.size(); ++index) {
-            auto ticket = ticket_of(job, profile, printer);
+            auto ticket = job_ticket(job, profile, printer);
             ticket.document_format = formats[index];
             ticket.document_name = parts[index].name;
             bool sent = false;
@@ -597,21 +645,20 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
                     for (auto r : acked_ids) ids += (ids.empty() ? "" : ",") + std::to_string(r);
                     // A server queue's job is the server's once acknowledged: it is
                     // done here (the user releases it there; nothing to follow).
-                    const bool handed_over = dest.server && index + 1 == parts.size();
-                    spool::Transition t;
-                    t.from = {JobState::processing};
-                    t.to = handed_over ? JobState::completed : JobState::processing;
-                    t.remote_id = ids;
-                    t.in_doubt = false;
-                    t.reason = handed_over ? "job-completed-successfully" : "job-printing";
-                    t.message = parts.size() == 1
-                                    ? fmt::format("sent to {} as job {}", w.route, info.job_id)
-                                    : fmt::format("document {} of {} sent to {} as job {}", index + 1, parts.size(),
-                                                  w.route, info.job_id);
-                    t.event = handed_over ? "job_done" : "job_sent";
+                    const bool last_one = dest.server && index + 1 == parts.size();
+                    std::string message = parts.size() == 1
+                                              ? fmt::format("sent to {} as job {}", w.route, info.job_id)
+                                              : fmt::format("document {} of {} sent to {} as job {}", index + 1,
+                                                            parts.size(), w.route, info.job_id);
+                    spool::Transition t = handed_over(ids, std::move(message));
+                    if (!last_one) {
+                        t.to = JobState::processing;
+                        t.reason = "job-printing";
+                        t.event = "job_sent";
+                    }
                     auto acked = co_await change(id, std::move(t));
                     if (!acked) co_return Outcome::next;
-                    if (handed_over) {
+                    if (last_one) {
                         ++server_forwards_;
                         w.status.reasons = {"none"};
                         w.status.message.clear();

@@ -48,6 +48,12 @@ struct DestinationStatus {
     bool busy() const { return current_job != 0; }
 };
 
+// The job's ticket for `printer`: copies, sides, colour and media as the job asked
+// (JobMeta::attributes), narrowed by the printer's profile (may be null) and by
+// what the printer says it supports.
+ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::PrinterProfile* profile,
+                                  const ipp::client::PrinterInfo& printer);
+
 class Forwarder {
 public:
     explicit Forwarder(app::Gateway& gw);
@@ -75,6 +81,25 @@ public:
     std::vector<DestinationStatus> statuses() const;
     // Jobs a server queue acknowledged since start (/metrics).
     std::uint64_t server_forwards() const { return server_forwards_; }
+
+    // Cut-through (cut_through.hpp). claim_cut_through takes `route` for a job sent
+    // while it arrives, when no job of the route waits or is being sent and no other
+    // cut-through holds it; the route's worker then sends nothing until
+    // end_cut_through, which wakes it. I/O thread.
+    bool claim_cut_through(const std::string& route);
+    void end_cut_through(const std::string& route);
+    // PG_FAULT_INJECT=die_after_ack (tests only): die once a destination acknowledged a job.
+    bool die_after_ack() const { return die_after_ack_; }
+    // The TLS context of server queues over ipps.
+    boost::asio::ssl::context& server_tls() { return tls_server_; }
+    // After the commit of a job sent cut-through (processing, in doubt): the server
+    // queue acknowledged it as `remote_id` (the job is done here, as a forward), or
+    // the send failed (`why`): the job waits for the worker, in doubt, which
+    // reconciles it before sending it again, and it counts as a failed forward.
+    boost::asio::awaitable<void> cut_through_acknowledged(const spool::JobRecord& job, const std::string& route,
+                                                          std::int32_t remote_id);
+    boost::asio::awaitable<void> cut_through_failed(const spool::JobRecord& job, const std::string& route,
+                                                    const std::string& why);
 
 
 private:
@@ -150,6 +175,8 @@ private:
     std::optional<spool::JobRecord> next_job(const std::string& route) const;
     boost::asio::awaitable<spool::Result<spool::JobRecord>> change(std::uint64_t id, spool::Transition t);
     Worker& worker(const std::string& route);
+    // The transition of a job its server queue acknowledged as its last document.
+    static spool::Transition handed_over(const std::string& remote_ids, std::string message);
 
     app::Gateway& gw_;
     boost::asio::ssl::context tls_verify_;
@@ -160,6 +187,7 @@ private:
     std::set<std::string> paused_;
     bool stopping_ = false;
     std::uint64_t server_forwards_ = 0;
+    std::set<std::string> cut_routes_;  // routes a cut-through holds
     bool die_after_ack_ = false;  // PG_FAULT_INJECT=die_after_ack (tests only): IPP, LPD and 9100
 };
 

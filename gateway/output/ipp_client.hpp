@@ -18,6 +18,16 @@
 // ended at the announced size: a source that is longer or shorter fails the call
 // and the reset cuts the body.
 //
+// A document of unknown size (converted on its way, or still arriving: cut-through)
+// goes chunked, framed so that no cut can end the body between two chunks, where
+// ippeveprinter completes the job with what it has ("safe chunking", ipp_client.cpp):
+// big chunks, each announced only once its bytes are in hand; the last byte of a chunk
+// is held back and leaves with the CRLF, the next chunk's header and that chunk's
+// first byte, in one small write issued once the peer has acknowledged every byte
+// before it (SIOCOUTQ 0), so it travels as one segment (one TLS record over ipps).
+// The held-back last byte and the terminator leave only once the document has ended
+// and, when a BodyEnd is given, it confirmed the end.
+//
 // Runs on the gateway's I/O thread. Deadlines: connect and TLS handshake 15 s,
 // each write and the response 60 s.
 #pragma once
@@ -50,6 +60,17 @@ struct PrinterUri {
 };
 std::optional<PrinterUri> parse_printer_uri(std::string_view uri);
 
+// The end of a chunked body, confirmed by its producer: awaited once the document
+// source has returned its end, before the body's last data byte and the terminating
+// chunk leave. false cuts the body (the call fails, the connection is reset inside
+// a chunk, so the receiver aborts the job). Cut-through uses it to send the end of a
+// job only after the job was committed here.
+class BodyEnd {
+public:
+    virtual ~BodyEnd() = default;
+    virtual boost::asio::awaitable<bool> confirmed() = 0;
+};
+
 // What went wrong in an exchange. `connected` false: no byte of the request can
 // have reached the printer (nothing to fence).
 struct ClientError {
@@ -74,10 +95,19 @@ public:
     // Sends `request` and `document` (when not null), streamed as the body after the
     // attribute section, and returns the decoded response. `document_size`: the exact
     // number of bytes `document` yields, when known (Content-Length); nullopt sends it
-    // chunked. A document that yields more or fewer bytes fails the call (connected,
-    // the connection reset before the body was complete).
+    // chunked (safe chunking, see above). A document that yields more or fewer bytes
+    // fails the call (connected, the connection reset before the body was complete).
     boost::asio::awaitable<CallResult> call(const ipp::Message& request, net::BodySource* document,
-                                            std::optional<std::uint64_t> document_size);
+                                            std::optional<std::uint64_t> document_size) {
+        return call(request, document, document_size, nullptr);
+    }
+    // The same; a chunked body (no `document_size`) ends only once `end` (when not
+    // null) confirmed it.
+    boost::asio::awaitable<CallResult> call(const ipp::Message& request, net::BodySource* document,
+                                            std::optional<std::uint64_t> document_size, BodyEnd* end);
+    // Largest chunk of a chunked body (default 4 MiB; at least 2 bytes): bytes of a
+    // chunk are held in memory until it is announced. For tests and tuning.
+    void set_chunk_limit(std::size_t bytes);
     // Closes the connection; a call in flight fails. Any thread of the executor.
     void close();
 

@@ -11,6 +11,13 @@ namespace pg::service {
 boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::Gateway& gw,
                                                                          std::unique_ptr<spool::JobWriter> writer,
                                                                          const log::Fields& fields) {
+    std::function<void(spool::JobWriter&)> none;
+    co_return co_await finish_and_commit(gw, std::move(writer), fields, std::move(none));
+}
+
+boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(
+    app::Gateway& gw, std::unique_ptr<spool::JobWriter> writer, const log::Fields& fields,
+    std::function<void(spool::JobWriter&)> before_commit) {
     auto finished = co_await net::run_blocking(gw.pool(), [&writer] { return writer->finish(); });
     if (!finished) {
         gw.log().warn(fields, "job refused: {}", finished.error().message());
@@ -20,6 +27,7 @@ boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::G
     // Direct and server queues route the job in the commit itself (after finish():
     // the duplicate check needs the document's digest).
     gw.failover().route_at_commit(*writer);
+    if (before_commit) before_commit(*writer);
     const std::uint64_t size = writer->size();
     auto committed = co_await net::async_commit(gw.spool(), std::move(writer));
     if (!committed) {

@@ -3,6 +3,7 @@
 // commit it (group commit), and log EVENT=job_committed or the refusal.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include <boost/asio/awaitable.hpp>
@@ -25,6 +26,11 @@ namespace pg::service {
 boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(app::Gateway& gw,
                                                                          std::unique_ptr<spool::JobWriter> writer,
                                                                          const log::Fields& fields);
+// The same; `before_commit` sees the finished writer after its route was decided,
+// just before the commit (cut-through marks the job as being sent there).
+boost::asio::awaitable<spool::Result<spool::JobRecord>> finish_and_commit(
+    app::Gateway& gw, std::unique_ptr<spool::JobWriter> writer, const log::Fields& fields,
+    std::function<void(spool::JobWriter&)> before_commit);
 
 // The owner of a job whose protocol names none: the user peer_owners maps the
 // peer's network to (most specific first), else the peer's address as text.

@@ -426,7 +426,9 @@ void Spool::commit_batch(std::vector<PendingCommit>& batch) {
                     break;
                 }
                 const Delivery& delivery = w.initial_;
-                const JobState initial = delivery.route.empty() ? JobState::held : JobState::pending;
+                const JobState initial = delivery.route.empty() ? JobState::held
+                                         : delivery.in_doubt    ? JobState::processing
+                                                                : JobState::pending;
                 const std::string delivery_json = encode_delivery(delivery);
                 ins.bind(1, static_cast<std::int64_t>(w.id_))
                     .bind(2, static_cast<std::int64_t>(initial))

@@ -102,6 +102,16 @@ public:
     // Commit the job already routed to `printer` (state pending) instead of held:
     // a direct queue's routing is part of the commit, one durable step.
     void route_to(std::string printer) { initial_.route = std::move(printer); }
+    // Commit it already being sent to its route (state processing, in doubt, one
+    // attempt counted from `attempt_ms`): cut-through forwarding (output/cut_through.hpp)
+    // started the send while the job arrived. Call after route_to.
+    void sending_at_commit(std::int64_t attempt_ms, std::string message) {
+        initial_.in_doubt = true;
+        initial_.attempts = 1;
+        initial_.attempt_ms = attempt_ms;
+        initial_.reason = "job-printing";
+        initial_.message = std::move(message);
+    }
     // Commit it held, saying why (job-state-reasons keyword, message, Delivery::held_by).
     void hold_with(std::string reason, std::string message, std::string held_by) {
         initial_.route.clear();

@@ -882,6 +882,7 @@ TEST_CASE("upstream defaults and settings", "[conf][upstream]") {
     CHECK(d.upstream.recover_threshold == 3);
     CHECK(d.upstream.hold_down == 10s);
     CHECK(d.upstream.duplicate_window == 10min);
+    CHECK(d.upstream.cut_through);
 
     const Config c = ok(
         "upstream:\n"
@@ -895,6 +896,7 @@ TEST_CASE("upstream defaults and settings", "[conf][upstream]") {
         "  recover_threshold: 5\n"
         "  hold_down: 30s\n"
         "  duplicate_window: 0s\n"
+        "  cut_through: false\n"
         "queues:\n"
         "  office: {mode: server, server_queue: 'ipps://myq.example/printers/branch', on_recovery: forward}\n"
         "  local: {}\n"
@@ -909,6 +911,7 @@ TEST_CASE("upstream defaults and settings", "[conf][upstream]") {
     CHECK(c.upstream.recover_threshold == 5);
     CHECK(c.upstream.hold_down == 30s);
     CHECK(c.upstream.duplicate_window == 0s);
+    CHECK_FALSE(c.upstream.cut_through);
     const auto& q = c.queues.at("office");
     CHECK(q.mode == QueueMode::server);
     CHECK(q.server_queue == "ipps://myq.example/printers/branch");
@@ -950,6 +953,7 @@ TEST_CASE("upstream and server queue errors", "[conf][upstream]") {
     CHECK(error("upstream: {gateway_id: 'a b'}\n") ==
           "t.yaml:1:24: use 1-64 letters, digits, '-', '_' or '.', got 'a b'");
     CHECK(error("upstream: {secret: x}\n") == "t.yaml:1:12: unknown key 'secret' in 'upstream'");
+    CHECK(error("upstream: {cut_through: maybe}\n") == "t.yaml:1:25: expected true or false, got 'maybe'");
 }
 
 TEST_CASE("release points: listener, terminals, printers' terminals, sessions, held job expiry",
