@@ -74,6 +74,10 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
     boost::system::error_code ec;
     auto remote = conn->socket.remote_endpoint(ec);
     if (ec) co_return;
+    // Until the job is committed, any end of this socket, a crash or SIGKILL of the
+    // process included, is a reset: a clean close (FIN) is how a 9100 client learns
+    // its job was accepted, so the kernel must never send one for us before then.
+    conn->socket.set_option(asio::socket_base::linger(true, 0), ec);
     const std::string peer = endpoint_string(remote);
 
     std::uint64_t conn_id = gw.register_connection([conn] {
@@ -210,7 +214,8 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
     // Sent cut-through: the end of the body goes now, after the commit, and the
     // server's answer is recorded before the client hears the job is safe.
     if (cut && committed->state == spool::JobState::processing) co_await cut->complete(*committed);
-    // Only now may the client learn the job is safe: close our side.
+    // Only now may the client learn the job is safe: close our side, cleanly.
+    conn->socket.set_option(asio::socket_base::linger(false, 0), ec);
     conn->socket.shutdown(tcp::socket::shutdown_send, ec);
     conn->socket.close(ec);
 }

@@ -9,6 +9,7 @@ import sqlite3
 import struct
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -370,3 +371,63 @@ def test_cupsd_pjl_driver_to_9100_names_owner_and_title(tmp_root, docs):
     (job,) = d.jobs()
     assert job["name"] == "Board minutes"
     assert d.cat(job["id"]).stdout.startswith(b"\x1b%-12345X@PJL")
+
+
+def _send_then_half_close(port, data, closed, outcome):
+    """Sends `data`, half-closes (sets `closed`), then records how the gateway ended the
+    connection: "eof" (a clean close: a 9100 client takes it for "job accepted") or "reset"."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        closed.set()
+        while s.recv(65536):
+            pass
+        outcome.append("eof")
+        s.close()
+    except OSError:
+        outcome.append("reset")
+    finally:
+        closed.set()
+
+
+def _file_of_at_least(folder, size):
+    for f in os.listdir(folder):
+        try:
+            if f.endswith(".job") and os.path.getsize(os.path.join(folder, f)) >= size:
+                return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
+def test_kill9_after_half_close_never_tells_the_client_a_lost_job_was_accepted(tmp_root):
+    """SIGKILL printgated just after a client's half-close, while the job is being
+    finished and committed: a client that saw a clean close must find its job after the
+    restart. (A process death closes the socket with a reset until the commit: a FIN
+    there would tell a 9100 client the job was accepted.)"""
+    d = Daemon(tmp_root).start()
+    outcomes = []
+    for round_no in range(12):
+        data = os.urandom(24 << 20)
+        closed = threading.Event()
+        outcome = []
+        t = threading.Thread(target=_send_then_half_close, args=(d.raw_port(), data, closed, outcome))
+        t.start()
+        assert closed.wait(60)
+        # Kill once every byte is in the job's file (the gateway is finishing and committing
+        # it), or at once in every third round (the gateway may still be reading).
+        jobs_dir = os.path.join(d.state, "spool", "jobs")
+        deadline = time.monotonic() + 60
+        while round_no % 3 and t.is_alive() and not _file_of_at_least(jobs_dir, len(data)):
+            assert time.monotonic() < deadline, "the document never reached the job's file"
+        d.kill9()
+        t.join(60)
+        assert not t.is_alive()
+        d.start()
+        kept = [j for j in d.jobs() if j["size"] == len(data) and d.cat(j["id"]).stdout == data]
+        outcomes.append((outcome[0], len(kept)))
+        if outcome[0] == "eof":
+            assert len(kept) == 1, f"round {round_no}: the client saw a clean close, but the job is not in the spool"
+    print("outcomes (client saw, jobs kept):", outcomes)
+    assert d.stop() == 0
