@@ -20,6 +20,8 @@
 #              BASELINE=/path/to/printgated (printgatectl beside it): a second daemon,
 #              run in each round before this build ("base"), on the same stand-in
 #              PG_SET="KEY=VALUE ..." extra --set options for printgated
+#              SERVER_TMP=/dev/shm: the stand-in's folder (its ippeveprinter spool and the
+#              print command's copies) there, off the disk printgated's spool is on
 set -euo pipefail
 export LC_ALL=C
 
@@ -83,7 +85,7 @@ fi
 
 cc -O2 -pthread "$ROOT/bench/raw9100_client.c" -o "$WORK/raw9100_client"
 "${HELPER[@]}" mkpdf "$WORK/big.pdf" "$BIG_BYTES" 1 2
-note "forward_big: ${BIG_MIB} MiB PDF, ${REPEAT} rounds (${SIDES[*]} direct) interleaved; load $(cut -d' ' -f1-3 /proc/loadavg)"
+note "forward_big: ${BIG_MIB} MiB PDF, ${REPEAT} rounds (${SIDES[*]} direct) interleaved; server folder on $(df --output=fstype "$WORK/standin/" | tail -1), printgated's spool on $(df --output=fstype "$WORK" | tail -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A T I

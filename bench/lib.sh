@@ -25,5 +25,10 @@ bench_cleanup() {
             wait "$p" 2>/dev/null || true
         fi
     done
-    if [[ ${KEEP:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+    if [[ ${KEEP:-0} == 1 ]]; then
+        echo "kept $WORK ${SERVER_DIR:-}"
+    else
+        rm -rf "$WORK"
+        if [[ -n ${SERVER_DIR:-} ]]; then rm -rf "$SERVER_DIR"; fi
+    fi
 }

@@ -26,6 +26,12 @@ copy_binaries() {
 # its admin URL. Sets SI_PID, SI_URL, SI_CA, SI_QUEUE, SI_ADMIN, FAULT, REPORT, SINK.
 standin_up() {
     local i
+    if [[ -n ${SERVER_TMP:-} ]]; then
+        # The "server" (its ippeveprinter spool and print-command copies) on a folder of
+        # its own, e.g. a tmpfs: a real MyQ server does not share the branch appliance's disk.
+        SERVER_DIR=$(mktemp -d "$SERVER_TMP/pg-standin.XXXXXX")
+        ln -s "$SERVER_DIR" "$WORK/standin"
+    fi
     "$PY" "$STANDIN" --listen 127.0.0.1:0 --fixture "$ROOT/tests/standin/fixture.json" \
         --state-dir "$WORK/standin" --ippeveprinter --admin-listen 127.0.0.1:0 \
         >"$WORK/standin.out" 2>"$WORK/standin.err" &
