@@ -211,11 +211,14 @@ asio::awaitable<void> raw_session(app::Gateway& gw, tcp::socket socket, std::str
         conn->reset();
         co_return;
     }
+    // The job is durable: from now on even a crash may end the connection cleanly (the
+    // job is kept, in doubt if a cut-through send was under way), and a reset would only
+    // make the client send it again.
+    conn->socket.set_option(asio::socket_base::linger(false, 0), ec);
     // Sent cut-through: the end of the body goes now, after the commit, and the
     // server's answer is recorded before the client hears the job is safe.
     if (cut && committed->state == spool::JobState::processing) co_await cut->complete(*committed);
-    // Only now may the client learn the job is safe: close our side, cleanly.
-    conn->socket.set_option(asio::socket_base::linger(false, 0), ec);
+    // Close our side, cleanly: the client learns the job is safe.
     conn->socket.shutdown(tcp::socket::shutdown_send, ec);
     conn->socket.close(ec);
 }

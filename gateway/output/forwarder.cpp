@@ -185,6 +185,12 @@ void log_conversion(log::Logger& log, const spool::JobRecord& job, const Convert
 // (JobMeta::attributes), narrowed by the printer's profile (job_options) and by
 // what the printer says it supports (a value it does not list is left out, so its
 // default applies rather than the job being refused).
+std::string sent_job_name(const spool::JobRecord& job, std::string_view gateway_id) {
+    if (!job.meta.name.empty()) return job.meta.name;
+    if (gateway_id.empty()) return fmt::format("untitled (printgate job {})", job.id);
+    return fmt::format("untitled (printgate {} job {})", gateway_id, job.id);
+}
+
 ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::PrinterProfile* profile,
                                   const ipp::client::PrinterInfo& printer) {
     ipp::client::JobTicket t;
@@ -568,6 +574,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         auto acked_ids = remote_ids(job.delivery.remote_id);
         for (std::size_t index = acked_ids.size(); index < parts.size(); ++index) {
             auto ticket = job_ticket(job, profile, printer);
+            ticket.job_name = sent_job_name(job, gw_.config_ptr()->upstream.gateway_id);
             ticket.document_format = formats[index];
             ticket.document_name = parts[index].name;
             bool sent = false;
@@ -941,9 +948,9 @@ asio::awaitable<std::optional<std::int32_t>> Forwarder::reconcile(Worker& w, con
         if (j.id != job.id && j.delivery.route == w.route)
             for (auto r : remote_ids(j.delivery.remote_id)) claimed.insert(r);
     });
-    // An untitled job has nothing that tells it from another untitled job of the same
-    // owner (another gateway's, another client's): it is never matched.
-    if (job.meta.name.empty()) co_return 0;
+    // The name it was sent with: an untitled job's names this gateway and job, so
+    // another sender's untitled job of the same owner does not look like it.
+    const std::string name = sent_job_name(job, gw_.config_ptr()->upstream.gateway_id);
     std::int32_t best = 0;
     int candidates = 0;
     for (const char* which : {"not-completed", "completed"}) {
@@ -964,7 +971,7 @@ asio::awaitable<std::optional<std::int32_t>> Forwarder::reconcile(Worker& w, con
             // delivery. An unknown state cannot be trusted either.
             if (listed.state == 0 || listed.state == IPP_JSTATE_ABORTED || listed.state == IPP_JSTATE_CANCELED)
                 continue;
-            if (listed.owner != job.meta.user || listed.name != job.meta.name) continue;
+            if (listed.owner != job.meta.user || listed.name != name) continue;
             if (listed.k_octets >= 0 && std::llabs(listed.k_octets - k_octets) > 1) continue;
             if (!listed.created_unix || *listed.created_unix < since) continue;  // cannot tell: no match
             ++candidates;

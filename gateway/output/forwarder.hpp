@@ -24,6 +24,7 @@
 #include <set>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -53,6 +54,10 @@ struct DestinationStatus {
 // what the printer says it supports.
 ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::PrinterProfile* profile,
                                   const ipp::client::PrinterInfo& printer);
+// The job-name an IPP send carries: the job's title, or, for an untitled job, one that
+// names this gateway and the job ("untitled (printgate GATEWAY_ID job N)"), so that
+// reconciliation can tell it from another sender's untitled job of the same owner.
+std::string sent_job_name(const spool::JobRecord& job, std::string_view gateway_id);
 
 class Forwarder {
 public:
