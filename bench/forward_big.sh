@@ -22,6 +22,9 @@
 #              PG_SET="KEY=VALUE ..." extra --set options for printgated
 #              SERVER_TMP=/dev/shm: the stand-in's folder (its ippeveprinter spool and the
 #              print command's copies) there, off the disk printgated's spool is on
+#              WAN_RATE=1gbit: the stand-in behind an emulated WAN link
+#              (bench/standin_env.sh; root): the direct send and printgated's forward
+#              cross it, the client's send to printgated stays on loopback
 set -euo pipefail
 export LC_ALL=C
 
@@ -85,7 +88,7 @@ fi
 
 cc -O2 -pthread "$ROOT/bench/raw9100_client.c" -o "$WORK/raw9100_client"
 "${HELPER[@]}" mkpdf "$WORK/big.pdf" "$BIG_BYTES" 1 2
-note "forward_big: ${BIG_MIB} MiB PDF, ${REPEAT} rounds (${SIDES[*]} direct) interleaved; server folder on $(df --output=fstype "$WORK/standin/" | tail -1), printgated's spool on $(df --output=fstype "$WORK" | tail -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
+note "forward_big: ${BIG_MIB} MiB PDF, ${REPEAT} rounds (${SIDES[*]} direct) interleaved; server ${WAN_RATE:+behind a ${WAN_RATE} link, }on loopback${WAN_RATE:+ of its own netns}; server folder on $(df --output=fstype "$WORK/standin/" | tail -1), printgated's spool on $(df --output=fstype "$WORK" | tail -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A T I

@@ -25,6 +25,7 @@ bench_cleanup() {
             wait "$p" 2>/dev/null || true
         fi
     done
+    if declare -F wan_down >/dev/null; then wan_down; fi
     if [[ ${KEEP:-0} == 1 ]]; then
         echo "kept $WORK ${SERVER_DIR:-}"
     else

@@ -22,6 +22,46 @@ copy_binaries() {
     PGCTL=$WORK/bin/printgatectl
 }
 
+# WAN_RATE (a tc rate: 1gbit, 100mbit) puts the stand-in in a network namespace of its
+# own, behind a veth pair shaped to that rate each way (a token bucket; this kernel has
+# no netem, so no added delay): the server across the WAN, as a branch sees it. printgated's
+# clients stay on loopback (the branch LAN); printgated's forward and the direct send
+# both cross the link. Needs root (ip netns, tc). Sets SI_HOST; wan_down undoes it.
+SI_HOST=127.0.0.1
+SI_RUN=()
+SI_ARGS=()
+wan_up() {
+    [[ -n ${WAN_RATE:-} ]] || return 0
+    local n=$(($$ % 250 + 1))
+    WAN_NS=pgwan$$ WAN_IF=pgw$$h
+    SI_HOST=10.231.$n.2
+    ip netns add "$WAN_NS"
+    ip link add "$WAN_IF" type veth peer name pgwan0 netns "$WAN_NS"
+    ip addr add "10.231.$n.1/24" dev "$WAN_IF"
+    ip link set "$WAN_IF" up
+    ip -n "$WAN_NS" addr add "$SI_HOST/24" dev pgwan0
+    # ippeveprinter listens on a name with an IPv4 and an IPv6 address: the namespace's
+    # own hosts file (ip netns exec mounts /etc/netns/NAME/hosts over /etc/hosts).
+    ip -n "$WAN_NS" addr add "fd00:231:$n::2/64" dev pgwan0 nodad
+    mkdir -p "/etc/netns/$WAN_NS"
+    printf '127.0.0.1 localhost\n::1 localhost\n%s pgwan-server\nfd00:231:%s::2 pgwan-server\n' "$SI_HOST" "$n" \
+        >"/etc/netns/$WAN_NS/hosts"
+    SI_ARGS=(--queue-name pgwan-server --admin-from "10.231.$n.1")
+    ip -n "$WAN_NS" link set pgwan0 up
+    ip -n "$WAN_NS" link set lo up
+    # burst: 512 KiB (a few 64 KiB segments of the veth's offload); latency: how long
+    # a packet may wait in the bucket's queue before it is dropped.
+    tc qdisc add dev "$WAN_IF" root tbf rate "$WAN_RATE" burst 512kb latency 100ms
+    tc -n "$WAN_NS" qdisc add dev pgwan0 root tbf rate "$WAN_RATE" burst 512kb latency 100ms
+    SI_RUN=(ip netns exec "$WAN_NS")
+}
+wan_down() {
+    [[ -n ${WAN_NS:-} ]] || return 0
+    ip link del "$WAN_IF" 2>/dev/null || true
+    ip netns del "$WAN_NS" 2>/dev/null || true
+    rm -rf "/etc/netns/$WAN_NS"
+}
+
 # Starts the stand-in under $WORK/standin and waits (at most ~60 s) until it prints
 # its admin URL. Sets SI_PID, SI_URL, SI_CA, SI_QUEUE, SI_ADMIN, FAULT, REPORT, SINK.
 standin_up() {
@@ -32,8 +72,9 @@ standin_up() {
         SERVER_DIR=$(mktemp -d "$SERVER_TMP/pg-standin.XXXXXX")
         ln -s "$SERVER_DIR" "$WORK/standin"
     fi
-    "$PY" "$STANDIN" --listen 127.0.0.1:0 --fixture "$ROOT/tests/standin/fixture.json" \
-        --state-dir "$WORK/standin" --ippeveprinter --admin-listen 127.0.0.1:0 \
+    wan_up
+    "${SI_RUN[@]}" "$PY" "$STANDIN" --listen "$SI_HOST:0" --fixture "$ROOT/tests/standin/fixture.json" \
+        --state-dir "$WORK/standin" --ippeveprinter --admin-listen "$SI_HOST:0" "${SI_ARGS[@]}" \
         >"$WORK/standin.out" 2>"$WORK/standin.err" &
     SI_PID=$!
     STARTED_PIDS+=("$SI_PID")

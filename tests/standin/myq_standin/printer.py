@@ -28,9 +28,9 @@ def _die_with_parent():
         pass
 
 
-def _free_port():
+def _free_port(host):
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -51,7 +51,13 @@ def _get_printer_attributes(uri):
 class Queue:
     NAME = "MyQ Standin Queue"
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, host="127.0.0.1", name="localhost"):
+        # host: the IPv4 address of the queue's URI; name: what ippeveprinter listens on
+        # (-n), which must resolve to host and to an IPv6 address (ippeveprinter opens an
+        # IPv6 listener too). Other than 127.0.0.1/localhost only for a stand-in in a
+        # network namespace of its own (bench/standin_env.sh's WAN_RATE).
+        self.host = host
+        self.name = name
         self.dir = os.path.join(state_dir, "ippeveprinter")
         self.sink = os.path.join(state_dir, "queue")
         self.spool = os.path.join(self.dir, "spool")
@@ -63,7 +69,7 @@ class Queue:
 
     @property
     def uri(self):
-        return f"ipp://127.0.0.1:{self.port}/ipp/print"
+        return f"ipp://{self.host}:{self.port}/ipp/print"
 
     def start(self, timeout=30.0):
         bus = os.path.join(self.dir, "bus.sock")
@@ -80,10 +86,10 @@ class Queue:
             if dbus.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the private D-Bus for ippeveprinter did not start")
             time.sleep(0.02)
-        self.port = _free_port()
+        self.port = _free_port(self.host)
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + bus, SINK_DIR=self.sink)
         proc = subprocess.Popen(
-            ["ippeveprinter", "-k", "-n", "localhost", "-p", str(self.port), "-r", "off", "-d", self.spool,
+            ["ippeveprinter", "-k", "-n", self.name, "-p", str(self.port), "-r", "off", "-d", self.spool,
              "-f", FORMATS, "-c", os.path.join(RIG, "printer-sink.sh"), self.NAME],
             stdout=log, stderr=log, env=env, preexec_fn=_die_with_parent)
         self.procs.append(proc)

@@ -109,7 +109,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path
         if path.startswith("/_standin/"):
-            if not is_loopback(self.client_address[0]):
+            peer = self.client_address[0]
+            if not is_loopback(peer) and peer not in self.app.admin_from:
                 return self.reply(403, {"error": "forbidden"}, close=True)
             body = self.read_body()
             if body is not None:
@@ -255,6 +256,7 @@ class App:
         self.main = None
         self.admin_listener = None
         self.queue = None
+        self.admin_from = set()  # addresses besides loopback that may use /_standin/
         self.fault_lock = threading.Lock()
         self.flap_thread = None
         self.timer = None
