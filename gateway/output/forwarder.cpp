@@ -181,16 +181,16 @@ void log_conversion(log::Logger& log, const spool::JobRecord& job, const Convert
 
 }  // namespace
 
-// The job's ticket for `printer`: copies, sides, colour and media as the job asked
-// (JobMeta::attributes), narrowed by the printer's profile (job_options) and by
-// what the printer says it supports (a value it does not list is left out, so its
-// default applies rather than the job being refused).
 std::string sent_job_name(const spool::JobRecord& job, std::string_view gateway_id) {
     if (!job.meta.name.empty()) return job.meta.name;
     if (gateway_id.empty()) return fmt::format("untitled (printgate job {})", job.id);
     return fmt::format("untitled (printgate {} job {})", gateway_id, job.id);
 }
 
+// The job's ticket for `printer`: copies, sides, colour and media as the job asked
+// (JobMeta::attributes), narrowed by the printer's profile (job_options) and by
+// what the printer says it supports (a value it does not list is left out, so its
+// default applies rather than the job being refused).
 ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::PrinterProfile* profile,
                                   const ipp::client::PrinterInfo& printer) {
     ipp::client::JobTicket t;
@@ -711,9 +711,12 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     const std::uint64_t id = job.id;
     const std::string queue = job.meta.queue;
     const auto parts = parts_of(job);
+    // A server queue's job carries the name it is looked for under after a cut send
+    // (an untitled one names this gateway and the job, as over IPP).
+    const bool server_lpd = target.scheme == "lpd" && service::is_server_route(w.route);
     StreamJob sj;
     sj.user = job.meta.user;
-    sj.title = job.meta.name;
+    sj.title = server_lpd ? sent_job_name(job, gw_.config_ptr()->upstream.gateway_id) : job.meta.name;
     for (const auto& p : parts) sj.documents.push_back({p.name, p.size, nullptr});
     // Copies, sides and colour travel in the PJL wrapper, when the URI asks for one.
     sj.pjl = wants_pjl(target);
@@ -726,7 +729,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver_stream(Worker& w, spool::
     // listing, and every send records what that listing showed just before it
     // (docs/job-states.md, "Reconciliation over LPD").
     std::optional<spool::Lookalikes> before;
-    if (target.scheme == "lpd" && service::is_server_route(w.route)) {
+    if (server_lpd) {
         before = spool::Lookalikes{};
         if (auto identity = lpd_identity(sj)) {
             if (job.delivery.in_doubt && job.delivery.remote_id.empty()) {

@@ -58,9 +58,12 @@ asio::awaitable<Forwarder::QueueAnswer> Forwarder::ask_lpd_queue(const PrinterUr
 
 bool Forwarder::sibling_since(const spool::JobRecord& job, const std::string& uri, std::int64_t since_ms) const {
     bool found = false;
+    const std::string& gateway_id = gw_.config_ptr()->upstream.gateway_id;
+    const std::string sent = sent_job_name(job, gateway_id);
     gw_.spool().for_each([&](const spool::JobRecord& j) {
         if (found || j.id == job.id || j.delivery.route.empty() || j.delivery.attempt_ms == 0) return;
-        if (j.meta.user != job.meta.user || j.meta.name != job.meta.name || j.size != job.size) return;
+        if (j.meta.user != job.meta.user || j.size != job.size) return;
+        if (!titles_may_look_alike(sent_job_name(j, gateway_id), sent)) return;
         // Finished before the listing: its copy, if any, was listed then.
         if (j.delivery.done_ms != 0 && j.delivery.done_ms < since_ms) return;
         if (resolve(j.delivery.route).uri == uri) found = true;

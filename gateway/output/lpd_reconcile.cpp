@@ -50,6 +50,12 @@ bool title_matches(std::string_view listed, std::string_view sent) {
     return cut.size() < sent.size() && listed == trim_right(cut);
 }
 
+bool titles_may_look_alike(std::string_view a, std::string_view b) {
+    a = trim_right(a.substr(0, std::min(a.size(), kCupsLpdTitleBytes)));
+    b = trim_right(b.substr(0, std::min(b.size(), kCupsLpdTitleBytes)));
+    return a == b;
+}
+
 std::vector<std::uint64_t> lookalikes_of(const lpd::QueueListing& listing, const LpdIdentity& job) {
     std::vector<std::uint64_t> out;
     if (job.title.empty()) return out;

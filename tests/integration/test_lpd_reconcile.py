@@ -16,11 +16,11 @@ import subprocess
 
 import pytest
 
-from conftest import Daemon, PrivateCupsd, free_port, wait_until
+from conftest import Daemon, PrivateCupsd, free_port, send_raw, wait_until
 from test_forwarding import ipptool, queue_uri
 from test_standin import Standin
 from test_stream_peers import ACTIVATE, CUPS_LPD, cupsd_jobs, socket_activate
-from test_upstream import config
+from test_upstream import config, port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TITLE = "Lost acknowledgement over LPD"
@@ -143,4 +143,26 @@ def test_a_job_gone_from_the_server_is_sent_again(tmp_root, standin, server):
     ((again, name, owner),) = server.wait_queued(1)
     assert again != first and (name, owner) == (TITLE, "alice")
     assert job["remote_job_id"].startswith("lpd:"), job
+    d.stop()
+
+
+def test_an_untitled_job_the_server_already_has_is_found_by_the_name_it_was_sent_with(tmp_root, standin, server):
+    """A raw 9100 job without a PJL header has no title: it goes to the LPD server
+    named after this gateway and the job, and after the restart it is found in the
+    listing under that name, not sent again."""
+    d = Daemon(tmp_root, config(standin, server_queue=server.uri))
+    d.start(env_extra={"PG_FAULT_INJECT": "die_after_ack"})
+    with open(document(tmp_root, "untitled"), "rb") as f:
+        send_raw(port(d, "raw"), f.read())  # the answer may not come: the gateway dies
+    d.proc.wait(timeout=120)
+    assert d.proc.returncode == 137, d.log_text()[-3000:]
+    d.stderr.close()
+    d.stderr = None
+    ((remote, name, owner),) = server.wait_queued(1)
+    assert owner == "dave"  # peer_owners: 127.0.0.1 is dave
+    job = settle(d)
+    assert name == f"untitled (printgate gw-test job {job['id']})"
+    assert re.search(r"EVENT=job_reconciled .*: not sent again", d.log_text())
+    assert job["remote_job_id"] == f"lpq:{remote}"
+    assert server.queued() == [(remote, name, "dave")]
     d.stop()

@@ -57,6 +57,21 @@ TEST_CASE("lpd reconcile: titles as servers show them", "[lpd-reconcile]") {
     CHECK_FALSE(title_matches(greek.substr(0, 78), greek));
 }
 
+TEST_CASE("lpd reconcile: titles of two of our jobs that a server may show alike", "[lpd-reconcile]") {
+    CHECK(titles_may_look_alike("Quarterly report 2027", "Quarterly report 2027"));
+    CHECK(titles_may_look_alike("Quarterly report 2027 ", "Quarterly report 2027"));  // servers pad
+    CHECK_FALSE(titles_may_look_alike("Quarterly report 2027", "Quarterly report 2028"));
+    CHECK_FALSE(titles_may_look_alike("untitled (printgate gw-test job 7)", "untitled (printgate gw-test job 8)"));
+    // Equal in the first 39 bytes: cups-lpd lists both the same.
+    CHECK(titles_may_look_alike("untitled (printgate branch-office-prague-01 job 7)",
+                                "untitled (printgate branch-office-prague-01 job 8)"));
+    // The 40-code-point cut of printgate's lpq keeps at least those 39 bytes too.
+    std::string greek;
+    for (int i = 0; i < 45; ++i) greek += "\xCE\xB1";
+    CHECK(titles_may_look_alike(greek + "a", greek + "b"));
+    CHECK_FALSE(titles_may_look_alike("b" + greek, "a" + greek));
+}
+
 TEST_CASE("lpd reconcile: lookalikes in a real cups-lpd answer", "[lpd-reconcile]") {
     // cups-lpd 2.4.2, four of alice's jobs in a stopped queue: 3000-byte documents show
     // as 3072 bytes (cupsd's job-k-octets x 1024).
