@@ -35,8 +35,14 @@ def events(d, job_id, event):
     return [l for l in d.log_text().splitlines() if f"EVENT={event}" in l and f"JOB_ID={job_id} " in l]
 
 
-def test_cut_through_arrives_byte_exact_with_its_owner(tmp_root, standin, docs):
-    d = Daemon(tmp_root, config(standin)).start()
+def server_queue(standin, scheme):
+    """The stand-in's queue over ipp:// or ipps:// (ippeveprinter answers TLS on the same port)."""
+    return standin.lines["queue"].replace("ipp://", scheme + "://", 1)
+
+
+@pytest.mark.parametrize("scheme", ["ipp", "ipps"])
+def test_cut_through_arrives_byte_exact_with_its_owner(tmp_root, standin, docs, scheme):
+    d = Daemon(tmp_root, config(standin, server_queue=server_queue(standin, scheme))).start()
     body = big_pdf(docs, "ct", 40 * MIB)
     before = server_states(standin)
     assert send_raw(port(d, "raw"), body)
@@ -89,14 +95,16 @@ def test_server_queue_refusing_falls_back_to_store_and_forward(tmp_root, standin
     d.stop()
 
 
-def test_sigkill_mid_cut_through_leaves_no_job_and_an_aborted_copy(tmp_root, standin, docs):
+@pytest.mark.parametrize("scheme", ["ipp", "ipps"])
+def test_sigkill_mid_cut_through_leaves_no_job_and_an_aborted_copy(tmp_root, standin, docs, scheme):
     """The client sends part of a job and waits; printgated is killed with SIGKILL while
     those bytes are at the server queue: before the first chunk was announced, inside the
     first chunk, and inside later ones (after one and two chunk boundaries). After the
     restart there is no job here, the client never saw a clean close, and the queue has
-    new completed job, only aborted ones (or none)."""
+    no new completed job, only aborted ones (or none). Over ipps the cut also ends a TLS
+    stream without its close_notify."""
     spool = os.path.join(standin.state, "ippeveprinter", "spool")
-    d = Daemon(tmp_root, config(standin))
+    d = Daemon(tmp_root, config(standin, server_queue=server_queue(standin, scheme)))
     for round_no, sent in enumerate([MIB, 2 * CHUNK - MIB, 2 * CHUNK + MIB, 3 * CHUNK + MIB, 4 * CHUNK - 1]):
         d.start()
         body = big_pdf(docs, f"kill{round_no}", 24 * MIB)

@@ -51,13 +51,17 @@ def _get_printer_attributes(uri):
 class Queue:
     NAME = "MyQ Standin Queue"
 
-    def __init__(self, state_dir, host="127.0.0.1", name="localhost"):
+    def __init__(self, state_dir, host="127.0.0.1", name="localhost", tls=None):
         # host: the IPv4 address of the queue's URI; name: what ippeveprinter listens on
         # (-n), which must resolve to host and to an IPv6 address (ippeveprinter opens an
         # IPv6 listener too). Other than 127.0.0.1/localhost only for a stand-in in a
         # network namespace of its own (bench/standin_env.sh's WAN_RATE).
         self.host = host
         self.name = name
+        # tls: {"cert", "key"} PEM paths: ippeveprinter answers TLS (ipps:// on the same
+        # port) with them instead of a certificate it makes itself, so a client that
+        # verifies against the stand-in's CA (upstream.ca_file) accepts the queue.
+        self.tls = tls
         self.dir = os.path.join(state_dir, "ippeveprinter")
         self.sink = os.path.join(state_dir, "queue")
         self.spool = os.path.join(self.dir, "spool")
@@ -87,9 +91,21 @@ class Queue:
                 raise RuntimeError("the private D-Bus for ippeveprinter did not start")
             time.sleep(0.02)
         self.port = _free_port(self.host)
+        keys = []
+        if self.tls:
+            # ippeveprinter -K DIR looks for DIR/NAME.crt and DIR/NAME.key (NAME: its -n).
+            kdir = os.path.join(self.dir, "keys")
+            os.makedirs(kdir, mode=0o700, exist_ok=True)
+            for src, ext in ((self.tls["cert"], ".crt"), (self.tls["key"], ".key")):
+                with open(src, "rb") as f:
+                    data = f.read()
+                dst = os.path.join(kdir, self.name + ext)
+                with open(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+                    f.write(data)
+            keys = ["-K", kdir]
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + bus, SINK_DIR=self.sink)
         proc = subprocess.Popen(
-            ["ippeveprinter", "-k", "-n", self.name, "-p", str(self.port), "-r", "off", "-d", self.spool,
+            ["ippeveprinter", "-k", "-n", self.name, *keys, "-p", str(self.port), "-r", "off", "-d", self.spool,
              "-f", FORMATS, "-c", os.path.join(RIG, "printer-sink.sh"), self.NAME],
             stdout=log, stderr=log, env=env, preexec_fn=_die_with_parent)
         self.procs.append(proc)
