@@ -88,7 +88,7 @@ fi
 
 cc -O2 -pthread "$ROOT/bench/raw9100_client.c" -o "$WORK/raw9100_client"
 "${HELPER[@]}" mkpdf "$WORK/big.pdf" "$BIG_BYTES" 1 2
-note "forward_big: ${BIG_MIB} MiB PDF, ${REPEAT} rounds (${SIDES[*]} direct) interleaved; server ${WAN_RATE:+behind a ${WAN_RATE} link, }on loopback${WAN_RATE:+ of its own netns}; server folder on $(df --output=fstype "$WORK/standin/" | tail -1), printgated's spool on $(df --output=fstype "$WORK" | tail -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
+note "forward_big: ${BIG_MIB} MiB PDF, ${REPEAT} rounds (${SIDES[*]} direct) interleaved; server ${WAN_RATE:+in a netns of its own behind a ${WAN_RATE} link}${WAN_RATE:-on loopback}; server folder on $(df --output=fstype "$WORK/standin/" | tail -1), printgated's spool on $(df --output=fstype "$WORK" | tail -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A T I

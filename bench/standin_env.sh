@@ -30,13 +30,25 @@ copy_binaries() {
 SI_HOST=127.0.0.1
 SI_RUN=()
 SI_ARGS=()
+WAN_NS='' WAN_IF=''   # set by wan_up only: wan_down never touches what it did not make
+if [[ -n ${WAN_RATE:-} && $EUID -ne 0 ]]; then
+    echo "WAN_RATE needs root (ip netns, tc)" >&2
+    exit 2
+fi
 wan_up() {
     [[ -n ${WAN_RATE:-} ]] || return 0
-    local n=$(($$ % 250 + 1))
-    WAN_NS=pgwan$$ WAN_IF=pgw$$h
+    local n=$(($$ % 250 + 1)) i
+    # A /24 no other run (or a killed run's leftovers) has a route for.
+    for ((i = 0; i < 250; i++)); do
+        [[ -z $(ip -4 route show "10.231.$n.0/24") ]] && break
+        n=$((n % 250 + 1))
+    done
+    [[ -z $(ip -4 route show "10.231.$n.0/24") ]] || { echo "no free 10.231.N.0/24 for the WAN link" >&2; exit 1; }
     SI_HOST=10.231.$n.2
-    ip netns add "$WAN_NS"
-    ip link add "$WAN_IF" type veth peer name pgwan0 netns "$WAN_NS"
+    ip netns add "pgwan$$"
+    WAN_NS=pgwan$$
+    ip link add "pgw$$h" type veth peer name pgwan0 netns "$WAN_NS"
+    WAN_IF=pgw$$h
     ip addr add "10.231.$n.1/24" dev "$WAN_IF"
     ip link set "$WAN_IF" up
     ip -n "$WAN_NS" addr add "$SI_HOST/24" dev pgwan0
@@ -56,8 +68,8 @@ wan_up() {
     SI_RUN=(ip netns exec "$WAN_NS")
 }
 wan_down() {
-    [[ -n ${WAN_NS:-} ]] || return 0
-    ip link del "$WAN_IF" 2>/dev/null || true
+    if [[ -n $WAN_IF ]]; then ip link del "$WAN_IF" 2>/dev/null || true; fi
+    [[ $WAN_NS =~ ^pgwan[0-9]+$ ]] || return 0
     ip netns del "$WAN_NS" 2>/dev/null || true
     rm -rf "/etc/netns/$WAN_NS"
 }

@@ -182,7 +182,8 @@ void log_conversion(log::Logger& log, const spool::JobRecord& job, const Convert
 }  // namespace
 
 std::string sent_job_name(const spool::JobRecord& job, std::string_view gateway_id) {
-    if (!job.meta.name.empty()) return job.meta.name;
+    // Blanks only: servers list nothing that could be matched, so it counts as untitled.
+    if (job.meta.name.find_first_not_of(" \t") != std::string::npos) return job.meta.name;
     if (gateway_id.empty()) return fmt::format("untitled (printgate job {})", job.id);
     return fmt::format("untitled (printgate {} job {})", gateway_id, job.id);
 }

@@ -56,7 +56,8 @@ ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::Print
                                   const ipp::client::PrinterInfo& printer);
 // The job-name an IPP send carries: the job's title, or, for an untitled job, one that
 // names this gateway and the job ("untitled (printgate GATEWAY_ID job N)"), so that
-// reconciliation can tell it from another sender's untitled job of the same owner.
+// reconciliation can tell it from another sender's untitled job of the same owner. A
+// title of blanks only counts as untitled.
 std::string sent_job_name(const spool::JobRecord& job, std::string_view gateway_id);
 
 class Forwarder {

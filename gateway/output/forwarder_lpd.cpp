@@ -62,8 +62,14 @@ bool Forwarder::sibling_since(const spool::JobRecord& job, const std::string& ur
     const std::string sent = sent_job_name(job, gateway_id);
     gw_.spool().for_each([&](const spool::JobRecord& j) {
         if (found || j.id == job.id || j.delivery.route.empty() || j.delivery.attempt_ms == 0) return;
-        if (j.meta.user != job.meta.user || j.size != job.size) return;
-        if (!titles_may_look_alike(sent_job_name(j, gateway_id), sent)) return;
+        if (j.meta.user != job.meta.user) return;
+        // Sizes are not compared: a server lists them rounded (cupsd: whole KiB) and with
+        // a PJL wrapper whose length follows the title, so unequal sizes may list alike.
+        std::vector<std::string> names{sent_job_name(j, gateway_id)};
+        if (!j.meta.document_name.empty()) names.push_back(j.meta.document_name);
+        for (const auto& d : j.meta.documents)
+            if (!d.name.empty()) names.push_back(d.name);
+        if (!may_be_taken_for(names, sent)) return;
         // Finished before the listing: its copy, if any, was listed then.
         if (j.delivery.done_ms != 0 && j.delivery.done_ms < since_ms) return;
         if (resolve(j.delivery.route).uri == uri) found = true;

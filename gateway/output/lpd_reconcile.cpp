@@ -56,6 +56,11 @@ bool titles_may_look_alike(std::string_view a, std::string_view b) {
     return a == b;
 }
 
+bool may_be_taken_for(const std::vector<std::string>& their_names, std::string_view our_title) {
+    return std::any_of(their_names.begin(), their_names.end(),
+                       [&](const std::string& n) { return titles_may_look_alike(n, our_title); });
+}
+
 std::vector<std::uint64_t> lookalikes_of(const lpd::QueueListing& listing, const LpdIdentity& job) {
     std::vector<std::uint64_t> out;
     if (job.title.empty()) return out;

@@ -35,10 +35,15 @@ namespace pg::output {
 // (printgate's own lpq). Never for an empty title.
 bool title_matches(std::string_view listed, std::string_view sent);
 
-// Whether two titles we sent could be listed alike by a server: equal in their first
-// 39 bytes (the shortest cut title_matches allows; 40 code points are at least 40
-// bytes). Jobs whose titles differ there are never taken for each other.
+// Whether two names could be listed alike by a server: equal in their first 39 bytes,
+// trailing blanks dropped (the shortest cut title_matches allows; 40 code points are at
+// least 40 bytes). A listed name that title_matches a title always passes this.
 bool titles_may_look_alike(std::string_view a, std::string_view b);
+
+// Whether another job of ours, which a server may list under any of `their_names` (its
+// title, and its documents' names: BSD lpd lists the N line), could be taken for the
+// job sent with `our_title`.
+bool may_be_taken_for(const std::vector<std::string>& their_names, std::string_view our_title);
 
 // The job numbers of `listing`'s jobs that look like `job`: owner equal, one file
 // line (the job's title: cups-lpd, printgate; BSD lpd shows the N line, which is

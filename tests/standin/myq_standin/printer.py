@@ -96,11 +96,13 @@ class Queue:
             # ippeveprinter -K DIR looks for DIR/NAME.crt and DIR/NAME.key (NAME: its -n).
             kdir = os.path.join(self.dir, "keys")
             os.makedirs(kdir, mode=0o700, exist_ok=True)
+            os.chmod(kdir, 0o700)  # a reused state dir keeps whatever mode it had
             for src, ext in ((self.tls["cert"], ".crt"), (self.tls["key"], ".key")):
                 with open(src, "rb") as f:
                     data = f.read()
                 dst = os.path.join(kdir, self.name + ext)
                 with open(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+                    os.fchmod(f.fileno(), 0o600)
                     f.write(data)
             keys = ["-K", kdir]
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + bus, SINK_DIR=self.sink)

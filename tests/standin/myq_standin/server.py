@@ -30,6 +30,15 @@ HANDSHAKE_TIMEOUT = 10
 REDACTED = ("authorization", "cookie", "proxy-authorization")
 
 
+def normal_address(addr):
+    """The canonical text of an IP address, IPv4-mapped IPv6 unwrapped (ValueError if
+    it is not one), so --admin-from matches however the peer's address is written."""
+    a = ipaddress.ip_address(addr.split("%")[0])
+    if a.version == 6 and a.ipv4_mapped is not None:
+        a = a.ipv4_mapped
+    return str(a)
+
+
 def is_loopback(addr):
     try:
         return ipaddress.ip_address(addr.split("%")[0]).is_loopback
@@ -110,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path
         if path.startswith("/_standin/"):
             peer = self.client_address[0]
-            if not is_loopback(peer) and peer not in self.app.admin_from:
+            if not is_loopback(peer) and normal_address(peer) not in self.app.admin_from:
                 return self.reply(403, {"error": "forbidden"}, close=True)
             body = self.read_body()
             if body is not None:

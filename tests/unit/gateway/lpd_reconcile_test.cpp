@@ -70,6 +70,21 @@ TEST_CASE("lpd reconcile: titles of two of our jobs that a server may show alike
     for (int i = 0; i < 45; ++i) greek += "\xCE\xB1";
     CHECK(titles_may_look_alike(greek + "a", greek + "b"));
     CHECK_FALSE(titles_may_look_alike("b" + greek, "a" + greek));
+    // Blanks up to the cut: cups-lpd shows "abc" padded, which title_matches takes for both.
+    CHECK(titles_may_look_alike("abc" + std::string(36, ' ') + "X", "abc"));
+    CHECK(title_matches("abc", "abc" + std::string(36, ' ') + "X"));
+}
+
+TEST_CASE("lpd reconcile: another job of ours that may be taken for this one", "[lpd-reconcile]") {
+    // BSD lpd lists the N line: a job titled "Copy for Bob" whose document is named like
+    // our title may be listed as our job.
+    CHECK(may_be_taken_for({"Copy for Bob", "report.pdf"}, "report.pdf"));
+    CHECK_FALSE(may_be_taken_for({"Copy for Bob", "budget.pdf"}, "report.pdf"));
+    CHECK_FALSE(may_be_taken_for({}, "report.pdf"));
+    // Untitled names of one gateway: told apart by the job number while it fits in 39 bytes.
+    CHECK_FALSE(may_be_taken_for({"untitled (printgate gw-test job 41)"}, "untitled (printgate gw-test job 42)"));
+    CHECK(may_be_taken_for({"untitled (printgate branch-office-42 job 12345)"},
+                           "untitled (printgate branch-office-42 job 12346)"));
 }
 
 TEST_CASE("lpd reconcile: lookalikes in a real cups-lpd answer", "[lpd-reconcile]") {
