@@ -256,8 +256,7 @@ asio::awaitable<void> CutThrough::run(std::shared_ptr<CutThrough> self, spool::J
             spool::JobRecord job;
             job.id = job_id_;
             job.meta = meta;
-            auto ticket = job_ticket(job, nullptr, printer);
-            ticket.job_name = sent_job_name(job, gw_.config_ptr()->upstream.gateway_id);
+            auto ticket = job_ticket(job, nullptr, printer, gw_.config_ptr()->upstream.gateway_id);
             ticket.document_format = *format;
             ticket.document_name = meta.document_name;
             caller.request_id = 2;

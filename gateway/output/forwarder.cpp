@@ -188,14 +188,14 @@ std::string sent_job_name(const spool::JobRecord& job, std::string_view gateway_
     return fmt::format("untitled (printgate {} job {})", gateway_id, job.id);
 }
 
-// The job's ticket for `printer`: copies, sides, colour and media as the job asked
-// (JobMeta::attributes), narrowed by the printer's profile (job_options) and by
-// what the printer says it supports (a value it does not list is left out, so its
+// The job's ticket for `printer`: its sent_job_name, and copies, sides, colour and
+// media as the job asked (JobMeta::attributes), narrowed by the printer's profile
+// (job_options) and by what the printer says it supports (a value it does not list is left out, so its
 // default applies rather than the job being refused).
 ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::PrinterProfile* profile,
-                                  const ipp::client::PrinterInfo& printer) {
+                                  const ipp::client::PrinterInfo& printer, std::string_view gateway_id) {
     ipp::client::JobTicket t;
-    t.job_name = job.meta.name;
+    t.job_name = sent_job_name(job, gateway_id);
     t.document_name = job.meta.document_name;
     const JobOptions o = job_options(profile, job.meta.attributes);
     t.copies = o.copies;
@@ -574,8 +574,7 @@ asio::awaitable<Forwarder::Outcome> Forwarder::deliver(Worker& w, spool::JobReco
         }
         auto acked_ids = remote_ids(job.delivery.remote_id);
         for (std::size_t index = acked_ids.size(); index < parts.size(); ++index) {
-            auto ticket = job_ticket(job, profile, printer);
-            ticket.job_name = sent_job_name(job, gw_.config_ptr()->upstream.gateway_id);
+            auto ticket = job_ticket(job, profile, printer, gw_.config_ptr()->upstream.gateway_id);
             ticket.document_format = formats[index];
             ticket.document_name = parts[index].name;
             bool sent = false;

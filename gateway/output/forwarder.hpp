@@ -49,16 +49,16 @@ struct DestinationStatus {
     bool busy() const { return current_job != 0; }
 };
 
-// The job's ticket for `printer`: copies, sides, colour and media as the job asked
-// (JobMeta::attributes), narrowed by the printer's profile (may be null) and by
-// what the printer says it supports.
-ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::PrinterProfile* profile,
-                                  const ipp::client::PrinterInfo& printer);
 // The job-name an IPP send carries: the job's title, or, for an untitled job, one that
 // names this gateway and the job ("untitled (printgate GATEWAY_ID job N)"), so that
 // reconciliation can tell it from another sender's untitled job of the same owner. A
 // title of blanks only counts as untitled.
 std::string sent_job_name(const spool::JobRecord& job, std::string_view gateway_id);
+// The job's ticket for `printer`: its sent_job_name, and copies, sides, colour and
+// media as the job asked (JobMeta::attributes), narrowed by the printer's profile (may
+// be null) and by what the printer says it supports.
+ipp::client::JobTicket job_ticket(const spool::JobRecord& job, const conf::PrinterProfile* profile,
+                                  const ipp::client::PrinterInfo& printer, std::string_view gateway_id);
 
 class Forwarder {
 public:
